@@ -1,0 +1,392 @@
+"""Chess behind the game protocol, wrapping ``chess.Board`` (python-chess).
+
+States are ``chess.Board`` objects with their move stack (repetitions need it);
+``apply`` returns a new board and never modifies its argument.
+
+Actions (AlphaZero's encoding, 8 x 8 x 73 = 4,672 slots), always from the side to
+move's view: for Black the board is flipped vertically (``square ^ 56``), so
+"forward" is towards rank 8 for both sides. With squares numbered as in
+python-chess (a1 = 0, b1 = 1, ..., h8 = 63)::
+
+    action = from_square_flipped * 73 + move_type
+
+    move_type  0..55  queen-like moves: direction * 7 + (distance - 1), directions
+                      N, NE, E, SE, S, SW, W, NW (N = towards the opponent),
+                      distance 1..7; queen promotions use these slots
+    move_type 56..63  knight moves (file, rank) offsets (+1,+2) (+2,+1) (+2,-1)
+                      (+1,-2) (-1,-2) (-2,-1) (-2,+1) (-1,+2)
+    move_type 64..72  underpromotions: 64 + piece * 3 + (file offset + 1), piece
+                      0 knight, 1 bishop, 2 rook; file offset -1 (capture towards
+                      the a-file), 0 (straight), +1 (capture towards the h-file)
+
+Only ranks are flipped for Black, never files. Decoding a one-step pawn move onto the
+last rank through a queen-move slot gives a queen promotion.
+
+Observation ``float32[NUM_PLANES = 21, 8, 8]``, ``obs[plane, rank, file]`` from
+the side to move's view (rank 0 = its own back rank):
+
+    0-5    own pawns, knights, bishops, rooks, queens, king
+    6-11   opponent's pawns ... king
+    12, 13 ones if the position occurred before at least once / twice (found in
+           the move stack: a board set up from a FEN knows no earlier positions)
+    14     ones if White is to move
+    15-18  ones for castling rights: own kingside, own queenside, opponent's
+           kingside, opponent's queenside
+    19     halfmove clock / 100
+    20     ones
+
+Games end by checkmate (-1 for the side to move), stalemate, insufficient
+material, threefold repetition or the fifty-move rule. Claimable draws count as
+draws; a repetition or fifty-move draw that could be claimed *by announcing* the
+next move happens once that move is played, so fivefold repetition and the
+75-move rule are covered too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import chess
+import numpy as np
+
+from games.base import IllegalMoveError, InvalidPositionError
+
+NUM_ACTIONS = 4672
+NUM_MOVE_TYPES = 73
+NUM_PLANES = 21
+OBSERVATION_SHAPE = (NUM_PLANES, 8, 8)
+
+_QUEEN_DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1))
+_KNIGHT_OFFSETS = ((1, 2), (2, 1), (2, -1), (1, -2), (-1, -2), (-2, -1), (-2, 1), (-1, 2))
+_UNDERPROMOTIONS = (chess.KNIGHT, chess.BISHOP, chess.ROOK)
+_NUM_PROMOTION_CODES = 7  # key slot for Move.promotion: 0 (none) or a piece type 1..6
+
+
+def _move_type_offsets() -> list[tuple[int, int, int]]:
+    """(file offset, rank offset, promotion piece or 0) of each of the 73 move types."""
+    offsets = [(df * d, dr * d, 0) for df, dr in _QUEEN_DIRECTIONS for d in range(1, 8)]
+    offsets += [(df, dr, 0) for df, dr in _KNIGHT_OFFSETS]
+    offsets += [(df, 1, piece) for piece in _UNDERPROMOTIONS for df in (-1, 0, 1)]
+    return offsets
+
+
+def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode tables int16[4672] (target square flipped, -1 off the board; promotion
+    piece or 0) and the encode table int32[2, 64 * 64 * 7] indexed by
+    [turn, from * 448 + to * 7 + promotion] on real squares (-1: no such action)."""
+    decode_to = np.full(NUM_ACTIONS, -1, dtype=np.int16)
+    decode_promotion = np.zeros(NUM_ACTIONS, dtype=np.int16)
+    encode = np.full((2, 64 * 64 * _NUM_PROMOTION_CODES), -1, dtype=np.int32)
+    for move_type, (df, dr, promotion) in enumerate(_move_type_offsets()):
+        for from_sq in range(64):
+            file, rank = from_sq % 8 + df, from_sq // 8 + dr
+            if not (0 <= file < 8 and 0 <= rank < 8):
+                continue
+            if promotion and from_sq // 8 != 6:
+                continue  # underpromotions only start on the seventh rank
+            action = from_sq * NUM_MOVE_TYPES + move_type
+            to_sq = rank * 8 + file
+            decode_to[action] = to_sq
+            decode_promotion[action] = promotion
+            # A one-step pawn move onto the last rank through a queen slot is a queen promotion.
+            queen_promotion = move_type < 56 and from_sq // 8 == 6 and rank == 7 and dr == 1
+            for turn, flip in ((chess.WHITE, 0), (chess.BLACK, 56)):
+                key = ((from_sq ^ flip) * 64 + (to_sq ^ flip)) * _NUM_PROMOTION_CODES
+                encode[int(turn), key + promotion] = action
+                if queen_promotion:
+                    encode[int(turn), key + chess.QUEEN] = action
+    return decode_to, decode_promotion, encode
+
+
+_DECODE_TO, _DECODE_PROMOTION, _ENCODE = _build_tables()
+# Python lists: indexing them with one int is several times faster than numpy scalars.
+_DECODE_TO_LIST: list[int] = _DECODE_TO.tolist()
+_DECODE_PROMOTION_LIST: list[int] = _DECODE_PROMOTION.tolist()
+_ENCODE_LISTS: tuple[list[int], list[int]] = (_ENCODE[0].tolist(), _ENCODE[1].tolist())
+
+
+def _move_keys(board: chess.Board) -> list[int]:
+    """Encode-table keys of the legal moves of ``board`` (empty when it has none)."""
+    return [
+        (m.from_square * 64 + m.to_square) * _NUM_PROMOTION_CODES + (m.promotion or 0)
+        for m in board.generate_legal_moves()
+    ]
+
+
+def encode_move(move: chess.Move, turn: chess.Color) -> int:
+    """Action index of ``move`` played by ``turn``; raises ValueError for moves with
+    no slot (null moves, drops, non-chess geometry)."""
+    key = (move.from_square * 64 + move.to_square) * _NUM_PROMOTION_CODES + (move.promotion or 0)
+    action = _ENCODE_LISTS[int(turn)][key] if move.drop is None else -1
+    if action < 0:
+        raise ValueError(f"move {move.uci()} has no action in the AlphaZero encoding")
+    return action
+
+
+def decode_action(board: chess.Board, action: int) -> chess.Move:
+    """The move of action index ``action`` for the side to move of ``board``.
+
+    Does not check legality; a pawn reaching the last rank through a queen-move slot
+    becomes a queen promotion. Raises ValueError for indices out of range or off the board.
+    """
+    action = int(action)
+    if not 0 <= action < NUM_ACTIONS or _DECODE_TO_LIST[action] < 0:
+        raise ValueError(f"action {action} is not a move on the board (0..{NUM_ACTIONS - 1})")
+    flip = 0 if board.turn == chess.WHITE else 56
+    to_flipped = _DECODE_TO_LIST[action]
+    from_square = (action // NUM_MOVE_TYPES) ^ flip
+    promotion = _DECODE_PROMOTION_LIST[action] or None
+    if promotion is None and to_flipped >= 56 and board.pawns >> from_square & 1:
+        promotion = chess.QUEEN
+    return chess.Move(from_square, to_flipped ^ flip, promotion)
+
+
+def _copy_board(board: chess.Board) -> chess.Board:
+    """A copy with the move stack, without ``Board.copy``'s per-move ``copy.copy``
+    (300 us at move 60): moves are immutable values, so the lists can share them."""
+    new = board.copy(stack=False)
+    new.move_stack = board.move_stack.copy()
+    new._stack = board._stack.copy()
+    return new
+
+
+def _draw_reason(board: chess.Board) -> str | None:
+    """Draws other than stalemate, assuming the side to move has a legal move."""
+    if board.is_insufficient_material():
+        return "insufficient material"
+    if board.halfmove_clock >= 100:
+        return "fifty-move rule"
+    # Three occurrences need 8 reversible plies; the gate skips python-chess's stack scan.
+    if board.halfmove_clock >= 8 and board.is_repetition(3):
+        return "threefold repetition"
+    return None
+
+
+def outcome_reason(board: chess.Board) -> str | None:
+    """Why the game is over ("checkmate", "stalemate", "insufficient material",
+    "threefold repetition", "fifty-move rule"), or None while it goes on."""
+    if not any(board.generate_legal_moves()):
+        return "checkmate" if board.is_check() else "stalemate"
+    return _draw_reason(board)
+
+
+def _repetitions(board: chess.Board) -> int:
+    """How many times (0, 1, 2+) the current position occurred before."""
+    if board.halfmove_clock < 4 or not board.is_repetition(2):
+        return 0
+    return 2 if board.halfmove_clock >= 8 and board.is_repetition(3) else 1
+
+
+def encode_board(board: chess.Board) -> np.ndarray:
+    """float32[NUM_PLANES, 8, 8] observation of ``board`` (layout in the module docstring)."""
+    turn = board.turn
+    own, opp = board.occupied_co[turn], board.occupied_co[not turn]
+    kinds = (board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings)
+    bitboards = np.array([b & own for b in kinds] + [b & opp for b in kinds], dtype="<u8")
+    if turn == chess.BLACK:
+        bitboards = bitboards.byteswap()  # byte k holds rank k: reversing bytes flips ranks
+    bits = np.unpackbits(bitboards.view(np.uint8), bitorder="little")  # uint8[12 * 64]
+    obs = np.zeros(OBSERVATION_SHAPE, dtype=np.float32)
+    obs[:12] = bits.reshape(12, 8, 8)  # [piece plane, rank, file]
+    repetitions = _repetitions(board)
+    obs[12] = repetitions >= 1
+    obs[13] = repetitions >= 2
+    obs[14] = turn == chess.WHITE
+    obs[15] = board.has_kingside_castling_rights(turn)
+    obs[16] = board.has_queenside_castling_rights(turn)
+    obs[17] = board.has_kingside_castling_rights(not turn)
+    obs[18] = board.has_queenside_castling_rights(not turn)
+    obs[19] = board.halfmove_clock / 100.0
+    obs[20] = 1.0
+    return obs
+
+
+def _mask_from_keys(board: chess.Board, keys: list[int]) -> np.ndarray:
+    mask = np.zeros(NUM_ACTIONS, dtype=bool)
+    if keys:
+        mask[_ENCODE[int(board.turn)][keys]] = True
+    return mask
+
+
+_UCI_PATTERN = re.compile(r"[a-h][1-8][a-h][1-8][qrbn]?")
+_MOVES_SEPARATOR = re.compile(r"\s+moves(?:\s+|$)")
+
+
+class ChessGame:
+    """Chess behind the game protocol (see games/base.py and the module docstring)."""
+
+    name = "chess"
+    num_actions = NUM_ACTIONS
+    observation_shape = OBSERVATION_SHAPE
+
+    def initial_state(self) -> chess.Board:
+        return chess.Board()
+
+    def legal_mask(self, board: chess.Board) -> np.ndarray:
+        """bool[4672], True for the legal moves; all False when the game is over."""
+        keys = _move_keys(board)
+        if not keys or _draw_reason(board) is not None:
+            return np.zeros(NUM_ACTIONS, dtype=bool)
+        return _mask_from_keys(board, keys)
+
+    def legal_actions(self, board: chess.Board) -> np.ndarray:
+        """int64[L] of the legal action indices, ascending (empty when the game is over)."""
+        keys = _move_keys(board)
+        if not keys or _draw_reason(board) is not None:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(_ENCODE[int(board.turn)][keys]).astype(np.int64)
+
+    def apply(self, board: chess.Board, action: int) -> chess.Board:
+        """The board after ``action``; raises IllegalMoveError unless it is legal in chess."""
+        try:
+            move = decode_action(board, action)
+        except ValueError as err:
+            raise IllegalMoveError(str(err)) from None
+        if not board.is_legal(move):
+            raise IllegalMoveError(f"action {action} ({move.uci()}) is illegal in {board.fen()}")
+        new = _copy_board(board)
+        new.push(move)
+        return new
+
+    def is_terminal(self, board: chess.Board) -> bool:
+        return outcome_reason(board) is not None
+
+    def terminal_value(self, board: chess.Board) -> float:
+        """-1.0 when the side to move is checkmated, else 0.0 (draws and unfinished games)."""
+        return -1.0 if board.is_check() and not any(board.generate_legal_moves()) else 0.0
+
+    def outcome_reason(self, board: chess.Board) -> str | None:
+        return outcome_reason(board)
+
+    def describe(self, board: chess.Board) -> tuple[np.ndarray, np.ndarray, bool, float]:
+        """(encode, legal_mask, is_terminal, terminal_value) generating the moves once."""
+        keys = _move_keys(board)
+        if not keys:
+            terminal, value = True, (-1.0 if board.is_check() else 0.0)
+        else:
+            terminal, value = _draw_reason(board) is not None, 0.0
+        mask = np.zeros(NUM_ACTIONS, dtype=bool) if terminal else _mask_from_keys(board, keys)
+        return encode_board(board), mask, terminal, value
+
+    def to_play(self, board: chess.Board) -> int:
+        return 0 if board.turn == chess.WHITE else 1
+
+    def encode(self, board: chess.Board) -> np.ndarray:
+        """float32[21, 8, 8] from the side to move's view (planes in the module docstring)."""
+        return encode_board(board)
+
+    def symmetries(
+        self, observation: np.ndarray, policy: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Only the identity: castling and pawn direction break the board's symmetries."""
+        return [(observation, policy)]
+
+    def parse_move(self, board: chess.Board, text: str) -> int:
+        """Action of a move in SAN ("Nf3", "e8=Q", "O-O") or UCI ("g1f3", "e7e8q")."""
+        move = parse_chess_move(board, text)
+        return encode_move(move, board.turn)
+
+    def format_move(self, board: chess.Board, action: int) -> str:
+        """UCI text ("e2e4", "e7e8q") of a legal action."""
+        return self._legal_move(board, action).uci()
+
+    def format_move_san(self, board: chess.Board, action: int) -> str:
+        """SAN text ("e4", "Nxf7+", "O-O") of a legal action."""
+        return board.san(self._legal_move(board, action))
+
+    def parse_position(self, text: str) -> chess.Board:
+        """A board from a FEN, ``startpos``, ``startpos moves e2e4 ...`` or
+        ``fen <FEN> moves ...``; raises InvalidPositionError."""
+        return parse_chess_position(text)
+
+    def format_position(self, board: chess.Board) -> str:
+        return board.fen()
+
+    def render(self, board: chess.Board) -> str:
+        """Unicode board from White's side with rank and file labels."""
+        files = "  a b c d e f g h"
+        lines = [files]
+        for rank in range(7, -1, -1):
+            cells = []
+            for file in range(8):
+                piece = board.piece_at(chess.square(file, rank))
+                cells.append(piece.unicode_symbol() if piece else "·")
+            lines.append(f"{rank + 1} {' '.join(cells)} {rank + 1}")
+        lines.append(files)
+        side = "White" if board.turn == chess.WHITE else "Black"
+        reason = outcome_reason(board)
+        lines.append(f"{side} to move" if reason is None else f"game over: {reason}")
+        return "\n".join(lines)
+
+    def _legal_move(self, board: chess.Board, action: int) -> chess.Move:
+        try:
+            move = decode_action(board, action)
+        except ValueError as err:
+            raise IllegalMoveError(str(err)) from None
+        if not board.is_legal(move):
+            raise IllegalMoveError(f"action {action} ({move.uci()}) is illegal in {board.fen()}")
+        return move
+
+
+def parse_chess_move(board: chess.Board, text: str) -> chess.Move:
+    """The legal move written ``text`` (SAN or UCI); raises IllegalMoveError saying why."""
+    text = text.strip()
+    if not text:
+        raise IllegalMoveError("empty move: write SAN (Nf3, e8=Q, O-O) or UCI (g1f3, e7e8q)")
+    reason = outcome_reason(board)
+    if reason is not None:
+        raise IllegalMoveError(f"cannot play {text!r}: the game is over ({reason})")
+    try:
+        if _UCI_PATTERN.fullmatch(text):
+            move = board.parse_uci(text)
+        else:
+            move = board.parse_san(text)
+    except chess.AmbiguousMoveError:
+        raise IllegalMoveError(
+            f"ambiguous move {text!r}: several legal moves match; name the origin file or rank"
+        ) from None
+    except chess.IllegalMoveError:
+        hint = ""
+        if _UCI_PATTERN.fullmatch(text + "q") and board.is_legal(chess.Move.from_uci(text + "q")):
+            hint = f" (a promotion needs its piece, e.g. {text}q)"
+        raise IllegalMoveError(
+            f"illegal move {text!r} in this position{hint}: {board.fen()}"
+        ) from None
+    except ValueError:
+        raise IllegalMoveError(
+            f"malformed move {text!r}: write SAN (Nf3, e8=Q, O-O) or UCI (g1f3, e7e8q)"
+        ) from None
+    if not move:
+        raise IllegalMoveError(f"null move {text!r} is not allowed")
+    return move
+
+
+def parse_chess_position(text: str) -> chess.Board:
+    """See ``ChessGame.parse_position``."""
+    text = text.strip()
+    head, *rest = _MOVES_SEPARATOR.split(text, maxsplit=1)
+    moves = rest[0].split() if rest else []
+    if head == "startpos":
+        board = chess.Board()
+    else:
+        fen = head[len("fen") :].strip() if head.startswith("fen ") else head
+        if not fen:
+            raise InvalidPositionError("empty position: give a FEN, 'startpos' or 'fen <FEN>'")
+        try:
+            board = chess.Board(fen)
+        except ValueError as err:
+            raise InvalidPositionError(f"malformed FEN {fen!r}: {err}") from None
+        if not board.is_valid():
+            problems = [flag.name.lower().replace("_", " ") for flag in board.status()]
+            raise InvalidPositionError(f"invalid position {fen!r}: {', '.join(problems)}")
+    for index, token in enumerate(moves):
+        try:
+            move = parse_chess_move(board, token)
+        except IllegalMoveError as err:
+            message = f"move {token!r} at index {index} of the move list: {err}"
+            raise InvalidPositionError(message) from None
+        board.push(move)
+    return board
+
+
+GAME = ChessGame()

@@ -1,0 +1,168 @@
+"""Numba kernels of one simulation step: select leaves, then expand and back up.
+
+Selection rules are integers so the rules share one descent loop:
+``PUCT`` (AlphaZero), ``GUMBEL`` (Gumbel AlphaZero: sequential halving at the root,
+deterministic completed-Q selection below it) and ``LEARNED`` (PUCT plus a learned
+residual, see search/learned.py).
+
+``params`` is a float64 vector, indexed by the ``P_*`` constants below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PUCT, GUMBEL, LEARNED = 0, 1, 2
+P_C_INIT, P_C_BASE, P_FPU_REDUCTION, P_VIRTUAL_LOSS, P_C_VISIT, P_C_SCALE = range(6)
+NUM_PARAMS = 6
+
+
+@njit(cache=True)
+def node_value(b, n, visits, value_sum):
+    """Mean value of node n from the side to move at n (0 when never visited)."""
+    if visits[b, n] == 0:
+        return 0.0
+    return -value_sum[b, n] / visits[b, n]
+
+
+@njit(cache=True)
+def completed_q(b, n, raw_value, first_edge, num_edges, edge_prior, edge_visits, edge_value,
+                out_q):
+    """Gumbel's completed Q of n's children, rescaled to [0, 1]: visited children keep their
+    mean value, unvisited ones get v_mix. Returns the largest child visit count."""
+    first = first_edge[b, n]
+    count = num_edges[b, n]
+    sum_n = 0.0
+    sum_p = 0.0
+    sum_pq = 0.0
+    max_n = 0
+    for e in range(first, first + count):
+        nv = edge_visits[b, e]
+        if nv > 0:
+            sum_n += nv
+            sum_p += edge_prior[b, e]
+            sum_pq += edge_prior[b, e] * edge_value[b, e] / nv
+            max_n = max(max_n, nv)
+    v_mix = raw_value[b, n]
+    if sum_n > 0 and sum_p > 0:
+        v_mix = (raw_value[b, n] + sum_n * sum_pq / sum_p) / (1.0 + sum_n)
+    lo = 1e9
+    hi = -1e9
+    for i in range(count):
+        nv = edge_visits[b, first + i]
+        q = edge_value[b, first + i] / nv if nv > 0 else v_mix
+        out_q[i] = q
+        lo = min(lo, q)
+        hi = max(hi, q)
+    scale = max(hi - lo, 1e-8)
+    for i in range(count):
+        out_q[i] = (out_q[i] - lo) / scale
+    return max_n
+
+
+@njit(cache=True)
+def puct_select(b, n, params, visits, value_sum, virtual, first_edge, num_edges, edge_prior,
+                edge_visits, edge_value, edge_virtual, extra, use_extra):
+    """Index (within n's edges) of the child maximising Q + U (+ ``extra[i]`` if
+    ``use_extra``). Pending visits count as losses of ``virtual_loss`` each."""
+    vl = params[P_VIRTUAL_LOSS]
+    parent_n = visits[b, n] + virtual[b, n]
+    c = np.log((1.0 + parent_n + params[P_C_BASE]) / params[P_C_BASE]) + params[P_C_INIT]
+    c_sqrt = c * np.sqrt(parent_n)
+    fpu = node_value(b, n, visits, value_sum) - params[P_FPU_REDUCTION]
+    first = first_edge[b, n]
+    best = 0
+    best_score = -np.inf
+    for i in range(num_edges[b, n]):
+        e = first + i
+        pending = edge_virtual[b, e]
+        nc = edge_visits[b, e] + pending
+        q = fpu
+        if nc > 0:
+            q = (edge_value[b, e] - vl * pending) / nc
+        score = q + c_sqrt * edge_prior[b, e] / (1.0 + nc)
+        if use_extra:
+            score += extra[i]
+        if score > best_score:
+            best_score = score
+            best = i
+    return best
+
+
+@njit(cache=True)
+def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_prior,
+                           edge_logit, edge_visits, edge_value, edge_virtual, scratch):
+    """Gumbel MuZero's deterministic rule: argmax pi'(a) - N(a) / (1 + sum N)."""
+    count = num_edges[b, n]
+    first = first_edge[b, n]
+    max_n = completed_q(b, n, raw_value, first_edge, num_edges, edge_prior, edge_visits,
+                        edge_value, scratch)
+    sigma = (params[P_C_VISIT] + max_n) * params[P_C_SCALE]
+    top = -np.inf
+    for i in range(count):
+        scratch[i] = edge_logit[b, first + i] + sigma * scratch[i]
+        top = max(top, scratch[i])
+    total = 0.0
+    sum_n = 0.0
+    for i in range(count):
+        scratch[i] = np.exp(scratch[i] - top)
+        total += scratch[i]
+        sum_n += edge_visits[b, first + i] + edge_virtual[b, first + i]
+    best = 0
+    best_score = -np.inf
+    for i in range(count):
+        nc = edge_visits[b, first + i] + edge_virtual[b, first + i]
+        score = scratch[i] / total - nc / (1.0 + sum_n)
+        if score > best_score:
+            best_score = score
+            best = i
+    return best
+
+
+@njit(cache=True)
+def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edges, edge_prior,
+                       edge_logit, edge_gumbel, edge_visits, edge_value, edge_virtual, scratch):
+    """Sequential halving at the root: among children with ``target_visits`` visits (pending
+    ones included), the best by g + logit + sigma(completed Q)."""
+    count = num_edges[b, 0]
+    first = first_edge[b, 0]
+    max_n = completed_q(b, 0, raw_value, first_edge, num_edges, edge_prior, edge_visits,
+                        edge_value, scratch)
+    sigma = (params[P_C_VISIT] + max_n) * params[P_C_SCALE]
+    best = -1
+    best_score = -np.inf
+    fallback = 0
+    fallback_score = -np.inf
+    for i in range(count):
+        e = first + i
+        nc = edge_visits[b, e] + edge_virtual[b, e]
+        score = edge_gumbel[b, e] + edge_logit[b, e] + sigma * scratch[i]
+        if nc == target_visits and score > best_score:
+            best_score = score
+            best = i
+        # Fallback (the schedule was disturbed, e.g. by a collision): fewest visits, then score.
+        score_fb = score - 1e6 * nc
+        if score_fb > fallback_score:
+            fallback_score = score_fb
+            fallback = i
+    return best if best >= 0 else fallback
+
+
+@njit(cache=True)
+def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
+           edge_visits, edge_value, edge_virtual):
+    """Add ``value`` (side to move at ``node``) to node and its ancestors, signs alternating,
+    on the nodes and on the edges leading to them; remove ``remove_virtual`` pending visits."""
+    x = -value
+    while node >= 0:
+        value_sum[b, node] += x
+        visits[b, node] += 1
+        virtual[b, node] -= remove_virtual
+        e = parent_edge[b, node]
+        if e >= 0:
+            edge_value[b, e] += x
+            edge_visits[b, e] += 1
+            edge_virtual[b, e] -= remove_virtual
+        x = -x
+        node = parent[b, node]

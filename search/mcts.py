@@ -1,0 +1,370 @@
+"""The batched search driver: B trees, one network call per simulation step.
+
+    select_leaves (njit) -> step the games to the leaves -> evaluate(obs, mask) -> expand_and_backup (njit)
+
+Array games (tic-tac-toe, Connect Four) keep node states in a ``[B, N, S]`` int64 array and
+step them with their own Numba kernels; other games (chess) keep Python states per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from search.gumbel import considered_visit_sequence, gumbel_readout
+from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_SCALE, \
+    P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
+from search.params import SearchParams
+from search.step import expand_and_backup, root_statistics, select_leaves
+from search.tree import allocate_tree, ensure_capacity, reroot_kernel, tree_arrays
+
+EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+_RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
+
+
+def uniform_evaluate(observations: np.ndarray, legal_masks: np.ndarray):
+    """An evaluator with equal logits and value 0: search tests and overhead benchmarks."""
+    n = observations.shape[0]
+    return np.zeros(legal_masks.shape, dtype=np.float32), np.zeros(n, dtype=np.float32)
+
+
+@dataclass
+class SearchResult:
+    """What a search gives per tree (root side to move's point of view throughout)."""
+
+    action: np.ndarray  # int64[B], -1 where the root is terminal
+    policy: np.ndarray  # float32[B, A], improved policy (visit shares, or Gumbel's)
+    value: np.ndarray  # float32[B], root mean value (Gumbel: the chosen move's Q)
+    network_value: np.ndarray  # float32[B], the network's value of the root
+    prior: np.ndarray  # float32[B, A], the network's policy at the root
+    visits: np.ndarray  # int32[B, A]
+    q: np.ndarray  # float32[B, A], NaN where unvisited
+    simulations: np.ndarray  # int64[B], simulations done by this call
+
+
+def params_vector(params: SearchParams) -> np.ndarray:
+    vec = np.zeros(NUM_PARAMS, dtype=np.float64)
+    vec[P_C_INIT] = params.c_init
+    vec[P_C_BASE] = params.c_base
+    vec[P_FPU_REDUCTION] = params.fpu_reduction
+    vec[P_VIRTUAL_LOSS] = params.virtual_loss
+    vec[P_C_VISIT] = params.gumbel_c_visit
+    vec[P_C_SCALE] = params.gumbel_c_scale
+    return vec
+
+
+class BatchedMCTS:
+    """Searches ``batch_size`` positions at once with one ``evaluate`` call per step.
+
+    Args:
+      game: a game from ``games`` (see games/base.py).
+      evaluate: ``evaluate(obs float32[M, C, H, W], legal bool[M, A]) -> (logits[M, A],
+        values[M])``, values from the side to move.
+      params: the search parameters.
+      batch_size: the number of trees B.
+      seed: seeds noise and temperature sampling.
+      learned_weights: float64 weights of the learned search (arm ``learned``).
+    """
+
+    def __init__(self, game, evaluate: EvaluateFn, params: SearchParams, *, batch_size: int,
+                 seed: int | None = None, learned_weights: np.ndarray | None = None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        if params.arm == "learned" and learned_weights is None:
+            raise ValueError("the learned search arm needs trained weights (learned_weights)")
+        self.game = game
+        self.evaluate = evaluate
+        self.params = params
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        self.rule = _RULES[params.arm]
+        self.param_vec = params_vector(params)
+        self.learned_weights = (np.zeros(0) if learned_weights is None
+                                else np.ascontiguousarray(learned_weights, dtype=np.float64))
+        self.num_actions = game.num_actions
+        self.array_game = hasattr(game, "step_leaves")
+        nodes = params.simulations + params.leaves_per_step + 2
+        width = min(game.num_actions, 64)
+        self.tree = allocate_tree(batch_size, nodes, nodes * width)
+        state_size = game.state_size if self.array_game else 0
+        self.states = np.zeros((batch_size, nodes, state_size), dtype=np.int64)
+        self.py_states: list[list[Any]] = [[] for _ in range(batch_size)]
+        self.root_states: list[Any] = [None] * batch_size
+        self.noised = np.zeros(batch_size, dtype=bool)
+        self.scratch = np.zeros(max(game.num_actions, 1), dtype=np.float64)
+        self.extra = np.zeros(max(game.num_actions, 1), dtype=np.float64)
+
+    # ----------------------------------------------------------------- roots
+    def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
+        """Start fresh trees at ``states`` (for trees ``indices``, default 0..len-1)."""
+        indices = range(len(states)) if indices is None else indices
+        for b, state in zip(indices, states):
+            self.root_states[b] = state
+            self.tree.num_nodes[b] = 0
+            self.tree.num_edges_used[b] = 0
+            self.noised[b] = False
+
+    def advance(self, b: int, action: int, next_state: Any) -> None:
+        """Move tree ``b``'s root along ``action`` to ``next_state``, keeping its subtree."""
+        tree = self.tree
+        child = -1
+        if self.params.reuse_tree and self.rule != GUMBEL and tree.num_nodes[b] > 0:
+            first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
+            for e in range(first, first + count):
+                if tree.edge_action[b, e] == action:
+                    child = tree.edge_child[b, e]
+        if child > 0 and tree.expanded[b, child] and not tree.terminal[b, child]:
+            kept = reroot_kernel(b, child, self.states, *self._tree_arrays())
+            if not self.array_game:
+                old = self.py_states[b]
+                self.py_states[b] = [old[i] for i in kept]
+            self.root_states[b] = next_state
+            self.noised[b] = False
+        else:
+            self.set_roots([next_state], [b])
+
+    def _tree_arrays(self):
+        return tree_arrays(self.tree)
+
+    def _describe(self, states: list[Any]):
+        """Observations, legal masks, terminal flags and values of Python-held states."""
+        game = self.game
+        m = len(states)
+        obs = np.zeros((m, *game.observation_shape), dtype=np.float32)
+        legal = np.zeros((m, self.num_actions), dtype=bool)
+        term = np.zeros(m, dtype=bool)
+        tval = np.zeros(m, dtype=np.float32)
+        describe = getattr(game, "describe", None)
+        for i, s in enumerate(states):
+            if describe is not None:  # one move generation for mask and terminal test
+                obs[i], legal[i], term[i], tval[i] = describe(s)
+            elif game.is_terminal(s):
+                term[i] = True
+                tval[i] = game.terminal_value(s)
+            else:
+                obs[i] = game.encode(s)
+                legal[i] = game.legal_mask(s)
+        return obs, legal, term, tval
+
+    def _expand_roots(self, which: np.ndarray) -> None:
+        tree = self.tree
+        idx = np.flatnonzero(which)
+        if idx.size == 0:
+            return
+        tree.num_nodes[idx] = 1
+        tree.num_edges_used[idx] = 0
+        for name in ("visits", "virtual", "num_edges", "first_edge", "depth"):
+            getattr(tree, name)[idx, 0] = 0
+        tree.value_sum[idx, 0] = 0.0
+        tree.parent[idx, 0] = -1
+        tree.parent_edge[idx, 0] = -1
+        tree.expanded[idx, 0] = False
+        tree.terminal[idx, 0] = False
+        if self.array_game:
+            roots = np.stack([np.asarray(self.root_states[b], dtype=np.int64) for b in idx])
+            self.states[idx, 0] = roots
+            m = idx.size
+            obs = np.zeros((m, *self.game.observation_shape), dtype=np.float32)
+            legal = np.zeros((m, self.num_actions), dtype=np.bool_)
+            term = np.zeros(m, dtype=np.bool_)
+            tval = np.zeros(m, dtype=np.float32)
+            self.game.describe_batch(roots, obs, legal, term, tval)
+        else:
+            for b in idx:
+                self.py_states[b] = [self.root_states[b]]
+            obs, legal, term, tval = self._describe([self.root_states[b] for b in idx])
+        self._evaluate_and_expand(idx.astype(np.int32), np.zeros(idx.size, np.int32), obs, legal,
+                                  term, tval, remove_virtual=0)
+
+    def _evaluate_and_expand(self, leaf_tree, leaf_node, obs, legal, term, tval, remove_virtual):
+        m = leaf_tree.size
+        logits = np.zeros((m, self.num_actions), dtype=np.float32)
+        values = np.zeros(m, dtype=np.float32)
+        live = ~term
+        if live.all():
+            logits, values = self.evaluate(obs, legal)
+        elif live.any():
+            logits[live], values[live] = self.evaluate(obs[live], legal[live])
+        tree = self.tree
+        # Room for every leaf's moves (a bound: at most k leaves of one tree per step).
+        widest = self.num_actions if self.array_game else int(legal.sum(axis=1).max())
+        bound = int(tree.num_edges_used.max()) + widest * min(m, self.params.leaves_per_step)
+        if bound > tree.edge_capacity:
+            need = np.bincount(leaf_tree, weights=legal.sum(axis=1), minlength=self.batch_size)
+            ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
+        expand_and_backup(leaf_tree, leaf_node, legal, np.asarray(logits, dtype=np.float32),
+                          np.asarray(values, dtype=np.float32), term, tval, tree.visits,
+                          tree.value_sum, tree.virtual, tree.parent, tree.parent_edge,
+                          tree.first_edge, tree.num_edges, tree.expanded, tree.terminal,
+                          tree.raw_value, tree.edge_action, tree.edge_prior, tree.edge_logit,
+                          tree.edge_child, tree.edge_visits, tree.edge_value, tree.edge_virtual,
+                          tree.num_edges_used, remove_virtual)
+
+    def _add_root_noise(self, trees: np.ndarray) -> None:
+        tree = self.tree
+        p = self.params
+        for b in trees:
+            first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
+            if count == 0:
+                continue
+            edges = slice(first, first + count)
+            if self.rule == GUMBEL:
+                tree.edge_gumbel[b, edges] = self.rng.gumbel(size=count)
+            elif not self.noised[b]:
+                noise = self.rng.dirichlet(np.full(count, p.dirichlet_alpha))
+                prior = tree.edge_prior[b, edges]
+                tree.edge_prior[b, edges] = (1 - p.dirichlet_fraction) * prior + \
+                    p.dirichlet_fraction * noise
+            self.noised[b] = True
+
+    # ---------------------------------------------------------------- search
+    def run(self, *, simulations: int | None = None, add_noise: bool = False,
+            temperature: float = 0.0, active: np.ndarray | None = None) -> SearchResult:
+        """Run ``simulations`` new simulations in each active tree and read out a move.
+
+        ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
+        self-play. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
+        in proportion to visits ** (1 / temperature) (PUCT and learned arms).
+        """
+        sims = self.params.simulations if simulations is None else simulations
+        tree = self.tree
+        active = np.ones(self.batch_size, bool) if active is None else np.asarray(active, bool)
+        has_root = np.array([s is not None for s in self.root_states])
+        active = active & has_root
+        self._expand_roots(active & (tree.num_nodes == 0))
+        root_live = active & ~tree.terminal[:, 0]
+        if self.rule == GUMBEL:  # sequential halving starts afresh at every move
+            for b in np.flatnonzero(root_live & (tree.num_nodes > 1)):
+                self.set_roots([self.root_states[b]], [b])
+            self._expand_roots(root_live & (tree.num_nodes == 0))
+            tree.edge_gumbel[root_live, :] = 0.0
+        if add_noise:
+            self._add_root_noise(np.flatnonzero(root_live))
+        remaining = np.where(root_live, sims, 0).astype(np.int64)
+        started = np.zeros(self.batch_size, dtype=np.int64)
+        schedule = self._schedule(root_live, sims)
+        k = self.params.leaves_per_step
+        max_leaves = self.batch_size * k
+        out_tree = np.zeros(max_leaves, np.int32)
+        out_parent = np.zeros(max_leaves, np.int32)
+        out_action = np.zeros(max_leaves, np.int32)
+        out_node = np.zeros(max_leaves, np.int32)
+        while remaining.any():
+            needed = int(tree.num_nodes.max()) + k + 1
+            if needed > tree.node_capacity:
+                ensure_capacity(tree, needed, 0)
+                grown = np.zeros((self.batch_size, tree.node_capacity, self.states.shape[2]),
+                                 dtype=np.int64)
+                grown[:, : self.states.shape[1]] = self.states
+                self.states = grown
+            n, _, _ = select_leaves(self.rule, self.param_vec, k, remaining, schedule, started,
+                                    self.learned_weights, self.scratch, self.extra,
+                                    *self._tree_arrays(), out_tree, out_parent, out_action,
+                                    out_node)
+            if n == 0:
+                continue
+            self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
+        return self._readout(active, root_live, started, temperature)
+
+    def _step_leaves(self, leaf_tree, leaf_parent, leaf_action, leaf_node) -> None:
+        m = leaf_tree.size
+        if self.array_game:
+            obs, legal, term, tval = (buf[:m] for buf in self._leaf_buffers())
+            self.game.step_leaves(self.states, leaf_tree, leaf_parent, leaf_action, leaf_node,
+                                  obs, legal, term, tval)
+        else:
+            children = []
+            for b, p, a, node in zip(leaf_tree, leaf_parent, leaf_action, leaf_node):
+                child = self.game.apply(self.py_states[b][p], int(a))
+                states = self.py_states[b]
+                if len(states) <= node:
+                    states.extend([None] * (node + 1 - len(states)))
+                states[node] = child
+                children.append(child)
+            obs, legal, term, tval = self._describe(children)
+        self._evaluate_and_expand(leaf_tree, leaf_node, obs, legal, term, tval, remove_virtual=1)
+
+    def _leaf_buffers(self):
+        """Reused observation / legal / terminal / value buffers for B * k leaves."""
+        size = self.batch_size * self.params.leaves_per_step
+        if getattr(self, "_buffers", None) is None or self._buffers[0].shape[0] < size:
+            self._buffers = (
+                np.zeros((size, *self.game.observation_shape), dtype=np.float32),
+                np.zeros((size, self.num_actions), dtype=np.bool_),
+                np.zeros(size, dtype=np.bool_),
+                np.zeros(size, dtype=np.float32),
+            )
+        return self._buffers
+
+    def _schedule(self, root_live: np.ndarray, sims: int) -> np.ndarray:
+        if self.rule != GUMBEL:
+            return np.zeros((self.batch_size, max(sims, 1)), dtype=np.int32)
+        schedule = np.zeros((self.batch_size, max(sims, 1)), dtype=np.int32)
+        for b in np.flatnonzero(root_live):
+            m = min(self.params.gumbel_considered, int(self.tree.num_edges[b, 0]))
+            schedule[b] = considered_visit_sequence(m, sims)
+        return schedule
+
+    def _readout(self, active, root_live, started, temperature) -> SearchResult:
+        tree = self.tree
+        B, A = self.batch_size, self.num_actions
+        visits = np.zeros((B, A), dtype=np.int32)
+        q = np.zeros((B, A), dtype=np.float32)
+        root_statistics(A, tree.first_edge, tree.num_edges, tree.edge_action, tree.edge_visits,
+                        tree.edge_value, visits, q)
+        prior = np.zeros((B, A), dtype=np.float32)
+        for b in np.flatnonzero(root_live):
+            first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
+            logit = tree.edge_logit[b, first:first + count].astype(np.float64)
+            p = np.exp(logit - logit.max())
+            prior[b, tree.edge_action[b, first:first + count]] = p / p.sum()
+        value = np.where(active, -tree.value_sum[:, 0] / np.maximum(tree.visits[:, 0], 1), 0.0)
+        action = np.full(B, -1, dtype=np.int64)
+        if self.rule == GUMBEL:
+            policy = np.zeros((B, A), dtype=np.float32)
+            gumbel_action = np.zeros(B, dtype=np.int64)
+            gumbel_readout(self.param_vec, tree.raw_value, tree.first_edge, tree.num_edges,
+                           tree.edge_action, tree.edge_prior, tree.edge_logit, tree.edge_gumbel,
+                           tree.edge_visits, tree.edge_value, policy, gumbel_action)
+            action[root_live] = gumbel_action[root_live]
+            # Sequential halving spends visits on moves it then rejects, so the root's mean
+            # understates a won position: report the chosen move's value instead.
+            for b in np.flatnonzero(root_live):
+                if visits[b, action[b]] > 0:
+                    value[b] = q[b, action[b]]
+        else:
+            totals = visits.sum(axis=1, keepdims=True)
+            policy = np.where(totals > 0, visits / np.maximum(totals, 1), prior).astype(np.float32)
+            for b in np.flatnonzero(root_live):
+                action[b] = self._choose(visits[b], prior[b], policy[b], temperature)
+        policy[~root_live] = 0.0
+        return SearchResult(action=action, policy=policy, value=value.astype(np.float32),
+                            network_value=np.where(active, tree.raw_value[:, 0], 0.0)
+                            .astype(np.float32), prior=prior, visits=visits, q=q,
+                            simulations=started)
+
+    def _choose(self, visits, prior, policy, temperature) -> int:
+        if visits.sum() == 0:  # no search (simulations=0): the network's favourite
+            return int(np.argmax(prior))
+        if temperature <= 0:
+            best = np.flatnonzero(visits == visits.max())
+            return int(best[np.argmax(prior[best])])
+        weights = visits.astype(np.float64) ** (1.0 / temperature)
+        return int(self.rng.choice(len(weights), p=weights / weights.sum()))
+
+    def principal_variation(self, b: int, max_length: int = 12) -> list[int]:
+        """Actions along the most visited path from tree ``b``'s root."""
+        tree = self.tree
+        line: list[int] = []
+        node = 0
+        while len(line) < max_length and tree.num_nodes[b] > 0 and tree.num_edges[b, node] > 0:
+            first, count = tree.first_edge[b, node], tree.num_edges[b, node]
+            counts = tree.edge_visits[b, first:first + count]
+            if counts.max() == 0:
+                break
+            i = int(np.argmax(counts))
+            line.append(int(tree.edge_action[b, first + i]))
+            node = int(tree.edge_child[b, first + i])
+        return line

@@ -1,0 +1,53 @@
+"""Search parameters: one frozen dataclass, read from the ``search:`` section of a config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ARMS = ("puct", "gumbel", "learned")
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """How the batched MCTS selects, explores and reads out a move."""
+
+    arm: str = "puct"
+    """Selection rule: puct (AlphaZero), gumbel (Gumbel AlphaZero) or learned."""
+    simulations: int = 200
+    """Simulations per move (network evaluations plus exact terminal hits)."""
+    c_init: float = 1.25
+    """PUCT exploration constant c_init of AlphaZero's c(s) = log((1+N+c_base)/c_base) + c_init."""
+    c_base: float = 19652.0
+    """PUCT c_base of AlphaZero's c(s)."""
+    fpu_reduction: float = 0.0
+    """Q of an unvisited child: the parent's mean value minus this."""
+    dirichlet_alpha: float = 0.3
+    """Root Dirichlet noise concentration (self-play, PUCT only)."""
+    dirichlet_fraction: float = 0.25
+    """Share of the root prior replaced by Dirichlet noise (self-play, PUCT only)."""
+    leaves_per_step: int = 1
+    """Leaves each tree contributes per network call, kept apart by virtual loss."""
+    virtual_loss: float = 1.0
+    """Value counted as a loss for each pending visit while its evaluation is in flight."""
+    gumbel_considered: int = 16
+    """Gumbel AlphaZero: actions sampled at the root (m) for sequential halving."""
+    gumbel_c_visit: float = 50.0
+    """Gumbel AlphaZero: c_visit of sigma(q) = (c_visit + max N) * c_scale * q."""
+    gumbel_c_scale: float = 1.0
+    """Gumbel AlphaZero: c_scale of sigma(q)."""
+    reuse_tree: bool = True
+    """Keep the chosen child's subtree for the next move (PUCT and learned arms)."""
+
+    def __post_init__(self) -> None:
+        if self.arm not in ARMS:
+            raise ValueError(f"search.arm must be one of {', '.join(ARMS)}, not {self.arm!r}")
+        if self.simulations < 0:
+            raise ValueError(f"search.simulations must be >= 0, not {self.simulations}")
+        if self.leaves_per_step < 1:
+            raise ValueError(f"search.leaves_per_step must be >= 1, not {self.leaves_per_step}")
+        if self.gumbel_considered < 1:
+            raise ValueError("search.gumbel_considered must be >= 1")
+        if not 0.0 <= self.dirichlet_fraction <= 1.0:
+            raise ValueError("search.dirichlet_fraction must be in [0, 1]")
+        if self.dirichlet_alpha <= 0:
+            raise ValueError("search.dirichlet_alpha must be > 0")

@@ -1,0 +1,177 @@
+"""The two compiled halves of a simulation step, around the one batched network call."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from search.kernels import (
+    GUMBEL, LEARNED, backup, gumbel_interior_select, gumbel_root_select, puct_select,
+)
+from search.learned import learned_residual
+
+
+@njit(cache=True)
+def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_started, learned_w,
+                  scratch, extra, visits, value_sum, virtual, parent, parent_edge, first_edge,
+                  num_edges, expanded, terminal, raw_value, depth, edge_action, edge_prior,
+                  edge_logit, edge_child, edge_gumbel, edge_visits, edge_value, edge_virtual,
+                  num_nodes, num_edges_used, out_tree, out_parent, out_action, out_node):
+    """Descend every tree with remaining budget up to ``leaves_per_step`` times.
+
+    Each descent ends in one of three ways: at a move never tried before (a new node is
+    created, virtual loss is applied along its path, and it is written to the ``out_*``
+    arrays for the game step and the network); at a terminal node (its exact value is backed
+    up at once); or at a node still waiting for its evaluation (a collision: this tree
+    contributes no more leaves this step). ``remaining[b]`` and ``sims_started[b]`` count
+    simulations, i.e. new leaves plus terminal hits. ``scratch`` and ``extra`` are float64
+    work arrays at least as long as the widest node.
+
+    Returns (number of leaves written, terminal hits, collisions).
+    """
+    num_leaves = 0
+    hits = 0
+    collisions = 0
+    for b in range(visits.shape[0]):
+        for _ in range(leaves_per_step):
+            if remaining[b] <= 0:
+                break
+            node = 0
+            collided = False
+            while True:
+                if terminal[b, node]:
+                    backup(b, node, raw_value[b, node], 0, visits, value_sum, virtual, parent,
+                           parent_edge, edge_visits, edge_value, edge_virtual)
+                    hits += 1
+                    remaining[b] -= 1
+                    sims_started[b] += 1
+                    break
+                if not expanded[b, node]:
+                    collided = True
+                    break
+                if rule == GUMBEL:
+                    if node == 0:
+                        target = schedule[b, min(sims_started[b], schedule.shape[1] - 1)]
+                        i = gumbel_root_select(b, params, target, raw_value, first_edge,
+                                               num_edges, edge_prior, edge_logit, edge_gumbel,
+                                               edge_visits, edge_value, edge_virtual, scratch)
+                    else:
+                        i = gumbel_interior_select(b, node, params, raw_value, first_edge,
+                                                   num_edges, edge_prior, edge_logit,
+                                                   edge_visits, edge_value, edge_virtual,
+                                                   scratch)
+                else:
+                    if rule == LEARNED:
+                        learned_residual(b, node, params, learned_w, remaining[b],
+                                         schedule.shape[1], visits, value_sum, virtual,
+                                         raw_value, depth, first_edge, num_edges, edge_prior,
+                                         edge_visits, edge_value, edge_virtual, scratch, extra)
+                    i = puct_select(b, node, params, visits, value_sum, virtual, first_edge,
+                                    num_edges, edge_prior, edge_visits, edge_value,
+                                    edge_virtual, extra, rule == LEARNED)
+                e = first_edge[b, node] + i
+                child = edge_child[b, e]
+                if child < 0:
+                    child = num_nodes[b]
+                    num_nodes[b] += 1
+                    edge_child[b, e] = child
+                    parent[b, child] = node
+                    parent_edge[b, child] = e
+                    depth[b, child] = depth[b, node] + 1
+                    visits[b, child] = 0
+                    value_sum[b, child] = 0.0
+                    virtual[b, child] = 0
+                    expanded[b, child] = False
+                    terminal[b, child] = False
+                    num_edges[b, child] = 0
+                    first_edge[b, child] = 0
+                    raw_value[b, child] = 0.0
+                    up = child
+                    while up >= 0:  # virtual loss along the path
+                        virtual[b, up] += 1
+                        if parent_edge[b, up] >= 0:
+                            edge_virtual[b, parent_edge[b, up]] += 1
+                        up = parent[b, up]
+                    out_tree[num_leaves] = b
+                    out_parent[num_leaves] = node
+                    out_action[num_leaves] = edge_action[b, e]
+                    out_node[num_leaves] = child
+                    num_leaves += 1
+                    remaining[b] -= 1
+                    sims_started[b] += 1
+                    break
+                node = child
+            if collided:
+                collisions += 1
+                break
+    return num_leaves, hits, collisions
+
+
+@njit(cache=True)
+def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, terminal_value,
+                      visits, value_sum, virtual, parent, parent_edge, first_edge, num_edges,
+                      expanded, terminal, raw_value, edge_action, edge_prior, edge_logit,
+                      edge_child, edge_visits, edge_value, edge_virtual, num_edges_used,
+                      remove_virtual):
+    """Give each leaf its edges (softmax of the legal logits) and back up its value.
+
+    ``legal``: bool[M, A]; ``logits``: float32[M, A] (rows of terminal leaves are ignored);
+    ``values``: float32[M] network values, side to move at the leaf; terminal leaves use the
+    exact ``terminal_value`` instead. The edge pool must have room (the driver checks).
+    """
+    num_actions = legal.shape[1]
+    for m in range(leaf_tree.shape[0]):
+        b = leaf_tree[m]
+        node = leaf_node[m]
+        expanded[b, node] = True
+        if is_terminal[m]:
+            terminal[b, node] = True
+            value = terminal_value[m]
+        else:
+            value = values[m]
+            top = -np.inf
+            for a in range(num_actions):
+                if legal[m, a] and logits[m, a] > top:
+                    top = logits[m, a]
+            first = num_edges_used[b]
+            count = 0
+            total = 0.0
+            for a in range(num_actions):
+                if legal[m, a]:
+                    e = first + count
+                    edge_action[b, e] = a
+                    edge_logit[b, e] = logits[m, a] - top
+                    p = np.exp(logits[m, a] - top)
+                    edge_prior[b, e] = p
+                    edge_child[b, e] = -1
+                    edge_visits[b, e] = 0
+                    edge_value[b, e] = 0.0
+                    edge_virtual[b, e] = 0
+                    total += p
+                    count += 1
+            for e in range(first, first + count):
+                edge_prior[b, e] /= total
+            first_edge[b, node] = first
+            num_edges[b, node] = count
+            num_edges_used[b] = first + count
+            if count == 0:  # no legal move but not terminal: a game bug, score as a draw
+                terminal[b, node] = True
+                value = 0.0
+        raw_value[b, node] = value
+        backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
+               edge_visits, edge_value, edge_virtual)
+
+
+@njit(cache=True)
+def root_statistics(num_actions, first_edge, num_edges, edge_action, edge_visits, edge_value,
+                    out_visits, out_q):
+    """Dense per-action root visits and Q (root side to move; NaN for unvisited)."""
+    for b in range(first_edge.shape[0]):
+        for a in range(num_actions):
+            out_visits[b, a] = 0
+            out_q[b, a] = np.nan
+        for e in range(first_edge[b, 0], first_edge[b, 0] + num_edges[b, 0]):
+            a = edge_action[b, e]
+            if edge_visits[b, e] > 0:
+                out_visits[b, a] = edge_visits[b, e]
+                out_q[b, a] = edge_value[b, e] / edge_visits[b, e]
