@@ -110,8 +110,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(
-            f"checkpoint {path} is corrupt or holds objects weights_only loading refuses: "
-            f"{_first_line(e)}"
+            f"checkpoint {path} is corrupt or holds objects that weights_only loading refuses "
+            f"(store them as tensors or plain Python values): {_unpickling_reason(e)}"
         ) from e
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise CheckpointError(
@@ -138,6 +138,16 @@ def _first_line(error: BaseException, limit: int = 160) -> str:
     lines = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unpickling_reason(error: pickle.UnpicklingError) -> str:
+    """The useful part of torch's long weights_only error ("Unsupported global: ...")."""
+    marker = "WeightsUnpickler error:"
+    text = str(error)
+    if marker not in text:
+        return _first_line(error)
+    reason = text.split(marker, 1)[1].strip().splitlines()[0]
+    return reason.split(" Please use", 1)[0]
 
 
 def load_model(

@@ -160,12 +160,27 @@ def _jit_mode(use_jit: bool | str, device: torch.device) -> str:
     if use_jit is False:
         return "eager"
     if use_jit == "auto":
-        return _AUTO_CPU_MODE if device.type == "cpu" else "eager"
+        if device.type != "cpu":
+            return "eager"
+        if _AUTO_CPU_MODE == "mkldnn" and not torch.backends.mkldnn.is_available():
+            return "trace"
+        return _AUTO_CPU_MODE
     if use_jit not in JIT_MODES:
-        raise ValueError(f"use_jit must be True, False, 'auto' or one of {JIT_MODES}, got {use_jit!r}")
+        raise ValueError(
+            f"use_jit must be True, False, 'auto' or one of {JIT_MODES}, got {use_jit!r}"
+        )
     if use_jit == "mkldnn" and device.type != "cpu":
         raise ValueError(f"use_jit='mkldnn' needs a cpu device, got {device}")
     return use_jit
+
+
+def _from_numpy(array: np.ndarray) -> torch.Tensor:
+    """torch.from_numpy, also for read-only arrays (e.g. from Ray's object store): we never write."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "The given NumPy array is not writable"
+        return torch.from_numpy(array)
 
 
 def make_evaluate_fn(
@@ -200,8 +215,8 @@ def make_evaluate_fn(
     num_actions = model.num_actions
 
     def evaluate(observations: np.ndarray, legal_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        observations = np.asarray(observations, dtype=np.float32)
-        legal_masks = np.asarray(legal_masks, dtype=np.bool_)
+        observations = np.ascontiguousarray(observations, dtype=np.float32)  # no copy if it is
+        legal_masks = np.ascontiguousarray(legal_masks, dtype=np.bool_)  # already C-ordered
         batch = observations.shape[0] if observations.ndim > 0 else -1
         if observations.ndim != 4 or observations.shape[1:] != obs_shape:
             raise ValueError(
@@ -214,8 +229,8 @@ def make_evaluate_fn(
                 f"got {list(legal_masks.shape)}"
             )
         with torch.inference_mode():
-            x = torch.from_numpy(observations).to(device, non_blocking=True)  # [B, C, H, W]
-            mask = torch.from_numpy(legal_masks).to(device, non_blocking=True)  # [B, A]
+            x = _from_numpy(observations).to(device, non_blocking=True)  # [B, C, H, W]
+            mask = _from_numpy(legal_masks).to(device, non_blocking=True)  # [B, A]
             logits, values = net(x)  # [B, A], [B]
             logits = logits.masked_fill(~mask, ILLEGAL_LOGIT)
             logits_np = logits.float().cpu().numpy()

@@ -33,8 +33,8 @@ class SearchParams:
     """Gumbel AlphaZero: actions sampled at the root (m) for sequential halving."""
     gumbel_c_visit: float = 50.0
     """Gumbel AlphaZero: c_visit of sigma(q) = (c_visit + max N) * c_scale * q."""
-    gumbel_c_scale: float = 1.0
-    """Gumbel AlphaZero: c_scale of sigma(q)."""
+    gumbel_c_scale: float = 0.1
+    """Gumbel AlphaZero: c_scale of sigma(q) (q rescaled to [0, 1]; mctx's default)."""
     reuse_tree: bool = True
     """Keep the chosen child's subtree for the next move (PUCT and learned arms)."""
 

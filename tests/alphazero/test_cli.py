@@ -1,0 +1,88 @@
+"""The analyse and solve subcommands, driven in-process through main()."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from alphazero.cli import main
+
+
+def run(monkeypatch, capsys, argv, stdin=""):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_analyse_connect4_batch_with_bad_lines(monkeypatch, capsys):
+    lines = "4453\n44x\n121212\n1212121\n4444444\n"
+    code, records, err = run(monkeypatch, capsys, ["analyse", "connect4", "--sims", "64"], lines)
+    assert code == 1  # some lines failed
+    assert [r["position"] for r in records] == ["4453", "44x", "121212", "1212121", "4444444"]
+    assert "move" in records[0] and set(records[0]["policy"]) == set("1234567")
+    assert sum(records[0]["visits"].values()) == 64
+    assert "not a column digit" in records[1]["error"]
+    assert records[2]["move"] == "1"  # a win in one is found even by an untrained network
+    assert "game is over" in records[3]["error"]
+    assert "full column" in records[4]["error"]
+    assert "checkpoint" in err  # says which network it used
+
+
+def test_analyse_all_good_exits_zero_and_sims_zero_is_policy(monkeypatch, capsys):
+    code, records, _ = run(monkeypatch, capsys, ["analyse", "tictactoe", "--sims", "0"],
+                           "5\n\n")
+    assert code == 0 and len(records) == 2
+    assert all(sum(r["visits"].values()) == 0 for r in records)
+    best = max(records[0]["policy"], key=records[0]["policy"].get)
+    assert records[0]["move"] == best
+
+
+def test_analyse_gumbel_and_input_file(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "positions.txt"
+    path.write_text("1425\n")
+    code, records, _ = run(monkeypatch, capsys, ["analyse", "tictactoe", "--sims", "32",
+                                                 "--search", "gumbel", "--input", str(path)])
+    assert code == 0 and records[0]["move"] == "3"
+
+
+def test_analyse_chess_fen_and_errors(monkeypatch, capsys):
+    lines = ("startpos moves e2e4 e7e5 f1c4 b8c6 d1h5 g8f6\n"
+             "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1\n"
+             "startpos moves e2e5\n")
+    code, records, _ = run(monkeypatch, capsys, ["analyse", "chess", "--sims", "300"], lines)
+    assert code == 1
+    assert records[0]["move"] == "h5f7"  # mate in one
+    assert "move" in records[1]
+    assert "e2e5" in records[2]["error"]
+
+
+def test_analyse_missing_checkpoint_is_one_line(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, ["analyse", "connect4", "--checkpoint",
+                                             str(tmp_path / "missing.pt")], "4\n")
+    assert code == 2 and "error" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2
+
+
+def test_analyse_bad_config_key(monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, ["analyse", "connect4", "--set", "search.cinit=1"],
+                       "4\n")
+    assert code == 2 and "search.cinit" in err
+
+
+def test_solve(monkeypatch, capsys):
+    code, records, _ = run(monkeypatch, capsys, ["solve", "connect4"], "121212\n12x\n")
+    assert code == 1
+    assert records[0]["score"] == 18
+    assert records[0]["move_scores"]["1"] == 18
+    assert set(records[0]["move_scores"]) == set("1234567")
+    assert "error" in records[1]
+
+
+def test_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "alphazero.cli", "solve", "connect4"],
+                          input="4453\n", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["score"] == -2
