@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 from typing import Callable, Iterable, TextIO
@@ -17,6 +18,10 @@ from games import GAME_NAMES
 
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
+
+# Modules that add a subcommand: each defines ``register(subparsers)``, which adds its parser
+# with ``set_defaults(func=...)``; ``func(args) -> int`` imports what it needs lazily.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -121,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("game", choices=["connect4"])
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.set_defaults(func=cmd_solve)
+
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
