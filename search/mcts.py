@@ -17,7 +17,7 @@ from search.gumbel import considered_visit_sequence, gumbel_readout
 from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_SCALE, \
     P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
-from search.step import expand_and_backup, root_statistics, select_leaves
+from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
 from search.tree import allocate_tree, ensure_capacity, reroot_kernel, tree_arrays
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -251,6 +251,8 @@ class BatchedMCTS:
         out_parent = np.zeros(max_leaves, np.int32)
         out_action = np.zeros(max_leaves, np.int32)
         out_node = np.zeros(max_leaves, np.int32)
+        out_collision = np.zeros(2 * max_leaves, np.int32)
+        self.stats = {"steps": 0, "leaves": 0, "collisions": 0}
         while remaining.any():
             needed = int(tree.num_nodes.max()) + k + 1
             if needed > tree.node_capacity:
@@ -259,13 +261,18 @@ class BatchedMCTS:
                                  dtype=np.int64)
                 grown[:, : self.states.shape[1]] = self.states
                 self.states = grown
-            n, _, _ = select_leaves(self.rule, self.param_vec, k, remaining, schedule, started,
-                                    self.learned_weights, self.scratch, self.extra,
-                                    *self._tree_arrays(), out_tree, out_parent, out_action,
-                                    out_node)
-            if n == 0:
-                continue
-            self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
+            n, _, collisions = select_leaves(
+                self.rule, self.param_vec, k, remaining, schedule, started,
+                self.learned_weights, self.scratch, self.extra, *self._tree_arrays(), out_tree,
+                out_parent, out_action, out_node, out_collision)
+            if n > 0:
+                self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
+            if collisions > 0:
+                clear_collisions(out_collision, collisions, tree.virtual, tree.parent,
+                                 tree.parent_edge, tree.edge_virtual)
+            self.stats["steps"] += 1
+            self.stats["leaves"] += n
+            self.stats["collisions"] += collisions
         return self._readout(active, root_live, started, temperature)
 
     def _step_leaves(self, leaf_tree, leaf_parent, leaf_action, leaf_node) -> None:

@@ -11,19 +11,22 @@ from search.kernels import (
 from search.learned import learned_residual
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_started, learned_w,
                   scratch, extra, visits, value_sum, virtual, parent, parent_edge, first_edge,
                   num_edges, expanded, terminal, raw_value, depth, edge_action, edge_prior,
                   edge_logit, edge_child, edge_gumbel, edge_visits, edge_value, edge_virtual,
-                  num_nodes, num_edges_used, out_tree, out_parent, out_action, out_node):
+                  num_nodes, num_edges_used, out_tree, out_parent, out_action, out_node,
+                  out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
     Each descent ends in one of three ways: at a move never tried before (a new node is
     created, virtual loss is applied along its path, and it is written to the ``out_*``
     arrays for the game step and the network); at a terminal node (its exact value is backed
-    up at once); or at a node still waiting for its evaluation (a collision: this tree
-    contributes no more leaves this step). ``remaining[b]`` and ``sims_started[b]`` count
+    up at once); or at a node still waiting for its evaluation (a collision: one more
+    virtual loss goes on that path, so the next descent turns elsewhere, and the node goes to
+    ``out_collision`` so that ``clear_collisions`` removes it after the step; a tree stops
+    after ``leaves_per_step`` collisions). ``remaining[b]`` and ``sims_started[b]`` count
     simulations, i.e. new leaves plus terminal hits. ``scratch`` and ``extra`` are float64
     work arrays at least as long as the widest node.
 
@@ -33,7 +36,9 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
     hits = 0
     collisions = 0
     for b in range(visits.shape[0]):
-        for _ in range(leaves_per_step):
+        leaves_here = 0
+        collisions_here = 0
+        while leaves_here < leaves_per_step and collisions_here < leaves_per_step:
             if remaining[b] <= 0:
                 break
             node = 0
@@ -43,6 +48,7 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
                     backup(b, node, raw_value[b, node], 0, visits, value_sum, virtual, parent,
                            parent_edge, edge_visits, edge_value, edge_virtual)
                     hits += 1
+                    leaves_here += 1
                     remaining[b] -= 1
                     sims_started[b] += 1
                     break
@@ -86,28 +92,44 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
                     num_edges[b, child] = 0
                     first_edge[b, child] = 0
                     raw_value[b, child] = 0.0
-                    up = child
-                    while up >= 0:  # virtual loss along the path
-                        virtual[b, up] += 1
-                        if parent_edge[b, up] >= 0:
-                            edge_virtual[b, parent_edge[b, up]] += 1
-                        up = parent[b, up]
+                    _add_virtual(b, child, 1, virtual, parent, parent_edge, edge_virtual)
                     out_tree[num_leaves] = b
                     out_parent[num_leaves] = node
                     out_action[num_leaves] = edge_action[b, e]
                     out_node[num_leaves] = child
                     num_leaves += 1
+                    leaves_here += 1
                     remaining[b] -= 1
                     sims_started[b] += 1
                     break
                 node = child
             if collided:
-                collisions += 1
-                break
-    return num_leaves, hits, collisions
+                _add_virtual(b, node, 1, virtual, parent, parent_edge, edge_virtual)
+                out_collision[collisions] = b
+                out_collision[collisions + 1] = node
+                collisions += 2
+                collisions_here += 1
+    return num_leaves, hits, collisions // 2
 
 
 @njit(cache=True)
+def _add_virtual(b, node, amount, virtual, parent, parent_edge, edge_virtual):
+    while node >= 0:
+        virtual[b, node] += amount
+        if parent_edge[b, node] >= 0:
+            edge_virtual[b, parent_edge[b, node]] += amount
+        node = parent[b, node]
+
+
+@njit(cache=True)
+def clear_collisions(collided, count, virtual, parent, parent_edge, edge_virtual):
+    """Remove the virtual losses that collisions added (``collided``: pairs tree, node)."""
+    for i in range(count):
+        _add_virtual(collided[2 * i], collided[2 * i + 1], -1, virtual, parent, parent_edge,
+                     edge_virtual)
+
+
+@njit(cache=True, error_model="numpy")
 def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, terminal_value,
                       visits, value_sum, virtual, parent, parent_edge, first_edge, num_edges,
                       expanded, terminal, raw_value, edge_action, edge_prior, edge_logit,
@@ -162,7 +184,7 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
                edge_visits, edge_value, edge_virtual)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def root_statistics(num_actions, first_edge, num_edges, edge_action, edge_visits, edge_value,
                     out_visits, out_q):
     """Dense per-action root visits and Q (root side to move; NaN for unvisited)."""

@@ -1,0 +1,195 @@
+"""Speed of the batched search core; figures for BENCHMARKS.md.
+
+    python benchmarks/bench_search.py all            # every section
+    python benchmarks/bench_search.py overhead       # uniform evaluator, B=256 x 800 sims
+    python benchmarks/bench_search.py network        # search vs raw network throughput
+    python benchmarks/bench_search.py single         # one game alone, virtual-loss batching
+    python benchmarks/bench_search.py chess          # chess sims/s and the share outside the net
+    python benchmarks/bench_search.py startup        # `alphazero analyse` wall time, warm cache
+
+Each section compares as ratios within one run (the machine is shared and noisy) and repeats
+measurements, reporting the best (least disturbed) repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from games import get_game
+from search import BatchedMCTS, SearchParams, uniform_evaluate
+
+
+def best_of(repeats: int, fn) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def timed_evaluate(evaluate):
+    """Wrap evaluate to accumulate the seconds spent in it."""
+    spent = [0.0]
+
+    def wrapped(obs, mask):
+        t = time.perf_counter()
+        out = evaluate(obs, mask)
+        spent[0] += time.perf_counter() - t
+        return out
+
+    return wrapped, spent
+
+
+def run_search(game, evaluate, params, batch, sims, seed=0, states=None):
+    mcts = BatchedMCTS(game, evaluate, params, batch_size=batch, seed=seed)
+    mcts.set_roots(states if states is not None else [game.initial_state()] * batch)
+    mcts.run(simulations=sims)
+    return mcts
+
+
+def section_overhead(args) -> None:
+    game = get_game("connect4")
+    batch, sims = args.batch, args.sims
+    params = SearchParams(simulations=sims)
+    run_search(game, uniform_evaluate, params, batch, 20)  # compile / warm up
+    for arm in ("puct", "gumbel"):
+        p = dataclasses.replace(params, arm=arm)
+        seconds = best_of(args.repeats, lambda: run_search(game, uniform_evaluate, p, batch, sims))
+        us = seconds / (batch * sims) * 1e6
+        print(f"| overhead connect4 {arm} | B={batch} x {sims} sims | {seconds:.3f} s | "
+              f"{us:.3f} us/sim | target <= 1 us: {1.0 / us:.2f}x |")
+
+
+def default_net(game_name: str):
+    from alphazero.config import load_config
+    from alphazero.network import PolicyValueNet
+
+    import torch
+
+    torch.manual_seed(0)
+    config = load_config(game_name)
+    game = get_game(game_name)
+    return game, config, PolicyValueNet(config.network, game.observation_shape, game.num_actions)
+
+
+def sample_observations(game, count: int, seed: int = 0):
+    """Realistic inputs: positions from random playouts (array games)."""
+    rng = np.random.default_rng(seed)
+    obs, masks = [], []
+    while len(obs) < count:
+        state = game.initial_state()
+        for _ in range(rng.integers(0, 20)):
+            legal = np.flatnonzero(game.legal_mask(state))
+            if legal.size == 0:
+                break
+            state = game.apply(state, int(rng.choice(legal)))
+        if not game.is_terminal(state):
+            obs.append(game.encode(state))
+            masks.append(game.legal_mask(state))
+    return np.stack(obs), np.stack(masks)
+
+
+def section_network(args) -> None:
+    from alphazero.network import make_evaluate_fn
+
+    game, config, model = default_net("connect4")
+    evaluate = make_evaluate_fn(model, num_threads=args.threads)
+    sims = args.net_sims
+    for batch in (8, 16, 32):
+        obs, masks = sample_observations(game, batch)
+        evaluate(obs, masks)
+        calls = 200
+        raw = best_of(args.repeats, lambda: [evaluate(obs, masks) for _ in range(calls)])
+        raw_rate = batch * calls / raw
+        params = dataclasses.replace(config.search, simulations=sims, leaves_per_step=1)
+        run_search(game, evaluate, params, batch, 10)
+        wrapped, spent = timed_evaluate(evaluate)
+        seconds = best_of(args.repeats, lambda: run_search(game, wrapped, params, batch, sims))
+        rate = batch * sims / seconds
+        print(f"| connect4 5x64 net, B={batch}, k=1 | network {raw_rate:,.0f} pos/s | search "
+              f"{rate:,.0f} sims/s | ratio {rate / raw_rate:.1%} (target >= 85%) |")
+
+
+def section_single(args) -> None:
+    from alphazero.network import make_evaluate_fn
+
+    game, config, model = default_net("connect4")
+    evaluate = make_evaluate_fn(model, num_threads=args.threads)
+    obs, masks = sample_observations(game, 1)
+    calls = 300
+    evaluate(obs, masks)
+    unbatched = calls / best_of(args.repeats, lambda: [evaluate(obs, masks) for _ in range(calls)])
+    state = game.parse_position("4453")
+    sims = args.single_sims
+    for k in (1, 8, 16, 32):
+        params = dataclasses.replace(config.search, simulations=sims, leaves_per_step=k)
+        run_search(game, evaluate, params, 1, 20, states=[state])
+        seconds = best_of(args.repeats, lambda: run_search(game, evaluate, params, 1, sims,
+                                                           states=[state]))
+        rate = sims / seconds
+        print(f"| one game, k={k} leaves/step | {rate:,.0f} sims/s | unbatched network "
+              f"ceiling {unbatched:,.0f}/s | target >= 2,000: {rate / 2000:.2f}x |")
+
+
+def section_chess(args) -> None:
+    from alphazero.network import make_evaluate_fn
+
+    game, config, model = default_net("chess")
+    evaluate = make_evaluate_fn(model, num_threads=args.threads)
+    board = game.parse_position("startpos moves e2e4 e7e5 g1f3 b8c6 f1b5 a7a6 b5a4 g8f6 e1g1")
+    for batch, k in ((1, 16), (8, 4), (32, 1)):
+        params = dataclasses.replace(config.search, simulations=args.chess_sims,
+                                     leaves_per_step=k)
+        run_search(game, evaluate, params, batch, 10, states=[board] * batch)
+        wrapped, spent = timed_evaluate(evaluate)
+        t = time.perf_counter()
+        run_search(game, wrapped, params, batch, args.chess_sims, states=[board] * batch)
+        seconds = time.perf_counter() - t
+        rate = batch * args.chess_sims / seconds
+        print(f"| chess 6x64 net, B={batch}, k={k} | {rate:,.0f} sims/s | outside the network "
+              f"{1 - spent[0] / seconds:.0%} |")
+
+
+def section_startup(args) -> None:
+    cmd = [sys.executable, "-m", "alphazero.cli", "analyse", "connect4", "--sims", "100"]
+    subprocess.run(cmd, input="4453\n", capture_output=True, text=True, check=True)  # warm
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        subprocess.run(cmd, input="4453\n", capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - t)
+    print(f"| startup `alphazero analyse connect4 --sims 100`, one position, warm cache | "
+          f"best {min(times):.2f} s, median {np.median(times):.2f} s | target < 2 s: "
+          f"{2 / min(times):.2f}x |")
+
+
+SECTIONS = {"overhead": section_overhead, "network": section_network, "single": section_single,
+            "chess": section_chess, "startup": section_startup}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("section", choices=[*SECTIONS, "all"])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--sims", type=int, default=800)
+    parser.add_argument("--net-sims", type=int, default=200)
+    parser.add_argument("--single-sims", type=int, default=800)
+    parser.add_argument("--chess-sims", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    for name, fn in SECTIONS.items():
+        if args.section in (name, "all"):
+            fn(args)
+
+
+if __name__ == "__main__":
+    main()
