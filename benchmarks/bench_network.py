@@ -30,7 +30,8 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--nets", nargs="+", default=["connect4", "chess"], choices=["connect4", "chess"])
+    nets = ["connect4", "chess"]
+    p.add_argument("--nets", nargs="+", default=nets, choices=nets, help="networks to time")
     p.add_argument("--connect4-shape", type=parse_shape, default=(3, 6, 7), help="C,H,W")
     p.add_argument("--connect4-actions", type=int, default=7)
     p.add_argument("--connect4-blocks", type=int, default=5)
