@@ -63,9 +63,10 @@ def completed_q(b, n, raw_value, first_edge, num_edges, edge_prior, edge_visits,
 
 @njit(cache=True, error_model="numpy")
 def puct_select(b, n, params, visits, value_sum, virtual, first_edge, num_edges, edge_prior,
-                edge_visits, edge_value, edge_virtual, extra, use_extra):
+                edge_visits, edge_value, edge_virtual, extra, use_extra, scores):
     """Index (within n's edges) of the child maximising Q + U (+ ``extra[i]`` if
-    ``use_extra``). Pending visits count as losses of ``virtual_loss`` each."""
+    ``use_extra``); PUCT's own scores go to ``scores``. Pending visits count as losses of
+    ``virtual_loss`` each."""
     vl = params[P_VIRTUAL_LOSS]
     parent_n = visits[b, n] + virtual[b, n]
     c = np.log((1.0 + parent_n + params[P_C_BASE]) / params[P_C_BASE]) + params[P_C_INIT]
@@ -82,6 +83,7 @@ def puct_select(b, n, params, visits, value_sum, virtual, first_edge, num_edges,
         if nc > 0:
             q = (edge_value[b, e] - vl * pending) / nc
         score = q + c_sqrt * edge_prior[b, e] / (1.0 + nc)
+        scores[i] = score
         if use_extra:
             score += extra[i]
         if score > best_score:
@@ -151,7 +153,7 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
 
 @njit(cache=True, error_model="numpy")
 def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
-           edge_visits, edge_value, edge_virtual):
+           edge_visits, edge_value, edge_virtual, edge_value_sq):
     """Add ``value`` (side to move at ``node``) to node and its ancestors, signs alternating,
     on the nodes and on the edges leading to them; remove ``remove_virtual`` pending visits."""
     x = -value
@@ -162,6 +164,7 @@ def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, p
         e = parent_edge[b, node]
         if e >= 0:
             edge_value[b, e] += x
+            edge_value_sq[b, e] += x * x
             edge_visits[b, e] += 1
             edge_virtual[b, e] -= remove_virtual
         x = -x

@@ -1,19 +1,165 @@
-"""Learned search: a small network that adds a residual to PUCT's child scores.
+"""Learned search: small networks that steer selection and read out the move.
 
-The learned selection network arrives with the learned-search issue; until then the
-residual is zero, so ``arm: learned`` behaves exactly as PUCT and the driver refuses to
-run it without trained weights.
+*Selection*: an MLP scores each child from features of the tree and adds a residual to
+PUCT's score. Its last layer starts at zero, so an untrained learned search is exactly PUCT.
+It runs inside the Numba descent from plain float64 arrays (exported from torch by
+``alphazero/learned_search.py``), so a descent stays one compiled call per step.
+
+*Readout*: an MLP over the root's statistics adds a residual to ``log(N + 1)``; at zero it
+picks the most visited move, like PUCT's readout.
+
+Selection features of child ``a`` of node ``s`` (``SELECTION_FEATURES``), all from the side
+to move at ``s``: prior, Q (the first-play value when unvisited), visited flag, visit share
+N(a)/N(s), log(1+N(a))/5, PUCT's exploration bonus, the child's own network value, the spread
+(standard deviation) of the values backed up through it, depth/10, the fraction of the budget
+left, and log2(budget)/10.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
+from search.kernels import P_C_BASE, P_C_INIT, P_FPU_REDUCTION, node_value
 
-@njit(cache=True)
-def learned_residual(b, node, params, weights, remaining, budget, visits, value_sum, virtual,
-                     raw_value, depth, first_edge, num_edges, edge_prior, edge_visits, edge_value,
-                     edge_virtual, scratch, out):
-    """Write the learned residual of each of ``node``'s children into ``out``."""
+SELECTION_FEATURES = ("prior", "q", "visited", "visit_share", "log_visits", "puct_bonus",
+                      "child_value", "value_spread", "depth", "budget_left", "log_budget")
+READOUT_FEATURES = ("prior", "q", "visited", "visit_share", "log_visits", "log_budget")
+NUM_SELECTION_FEATURES = len(SELECTION_FEATURES)
+NUM_READOUT_FEATURES = len(READOUT_FEATURES)
+HIDDEN = 16
+
+
+def mlp_size(num_inputs: int, hidden: int = HIDDEN) -> int:
+    """Flat length of [W1 (in x h), b1, W2 (h x h), b2, w3 (h), b3]."""
+    return num_inputs * hidden + hidden + hidden * hidden + hidden + hidden + 1
+
+
+SELECTION_SIZE = mlp_size(NUM_SELECTION_FEATURES)
+READOUT_SIZE = mlp_size(NUM_READOUT_FEATURES)
+
+
+@njit(cache=True, error_model="numpy")
+def mlp_forward(weights, x, num_inputs, hidden):
+    """The two-hidden-layer tanh MLP stored flat in ``weights``; returns a scalar."""
+    o = 0
+    w1 = o
+    o += num_inputs * hidden
+    b1 = o
+    o += hidden
+    w2 = o
+    o += hidden * hidden
+    b2 = o
+    o += hidden
+    w3 = o
+    o += hidden
+    b3 = o
+    h1 = np.empty(hidden)
+    for j in range(hidden):
+        acc = weights[b1 + j]
+        for k in range(num_inputs):
+            acc += x[k] * weights[w1 + k * hidden + j]
+        h1[j] = np.tanh(acc)
+    out = weights[b3]
+    for j in range(hidden):
+        acc = weights[b2 + j]
+        for k in range(hidden):
+            acc += h1[k] * weights[w2 + k * hidden + j]
+        out += np.tanh(acc) * weights[w3 + j]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def selection_features(b, node, i, params, remaining, budget, visits, value_sum, raw_value,
+                       depth, first_edge, edge_prior, edge_child, edge_visits, edge_value,
+                       edge_value_sq, out):
+    """Write child ``i`` of ``node``'s features (``SELECTION_FEATURES``) into ``out``."""
+    e = first_edge[b, node] + i
+    parent_n = visits[b, node]
+    nv = edge_visits[b, e]
+    fpu = node_value(b, node, visits, value_sum) - params[P_FPU_REDUCTION]
+    c = np.log((1.0 + parent_n + params[P_C_BASE]) / params[P_C_BASE]) + params[P_C_INIT]
+    prior = edge_prior[b, e]
+    out[0] = prior
+    out[1] = edge_value[b, e] / nv if nv > 0 else fpu
+    out[2] = 1.0 if nv > 0 else 0.0
+    out[3] = nv / max(parent_n, 1)
+    out[4] = np.log1p(nv) / 5.0
+    out[5] = c * prior * np.sqrt(parent_n) / (1.0 + nv)
+    child = edge_child[b, e]
+    out[6] = -raw_value[b, child] if child >= 0 and nv > 0 else 0.0
+    spread = 0.0
+    if nv > 1:
+        mean = edge_value[b, e] / nv
+        spread = np.sqrt(max(edge_value_sq[b, e] / nv - mean * mean, 0.0))
+    out[7] = spread
+    out[8] = depth[b, node] / 10.0
+    out[9] = remaining / max(budget, 1)
+    out[10] = np.log2(max(budget, 1)) / 10.0
+
+
+@njit(cache=True, error_model="numpy")
+def learned_residual(b, node, params, weights, remaining, budget, visits, value_sum, raw_value,
+                     depth, first_edge, num_edges, edge_prior, edge_child, edge_visits,
+                     edge_value, edge_value_sq, features, out):
+    """Features of each of ``node``'s children into ``features[i]`` and the selection
+    network's residual into ``out[i]`` (zero when ``weights`` is empty)."""
     for i in range(num_edges[b, node]):
-        out[i] = 0.0
+        selection_features(b, node, i, params, remaining, budget, visits, value_sum, raw_value,
+                           depth, first_edge, edge_prior, edge_child, edge_visits, edge_value,
+                           edge_value_sq, features[i])
+        if weights.shape[0] == 0:
+            out[i] = 0.0
+        else:
+            out[i] = mlp_forward(weights, features[i], NUM_SELECTION_FEATURES, HIDDEN)
+
+
+def readout_features(visits: np.ndarray, prior: np.ndarray, q: np.ndarray, root_value: float,
+                     budget: int) -> np.ndarray:
+    """float64[A, R] readout features of one root's moves (``READOUT_FEATURES``)."""
+    visits = visits.astype(np.float64)
+    total = max(visits.sum(), 1.0)
+    feats = np.zeros((visits.shape[0], NUM_READOUT_FEATURES))
+    feats[:, 0] = prior
+    feats[:, 1] = np.where(visits > 0, np.nan_to_num(q, nan=root_value), root_value)
+    feats[:, 2] = visits > 0
+    feats[:, 3] = visits / total
+    feats[:, 4] = np.log1p(visits) / 5.0
+    feats[:, 5] = np.log2(max(budget, 1)) / 10.0
+    return feats
+
+
+def readout_logits(weights: np.ndarray, visits: np.ndarray, prior: np.ndarray, q: np.ndarray,
+                   legal: np.ndarray, root_value: float, budget: int) -> np.ndarray:
+    """log(N + 1) plus the readout residual, -inf for illegal moves (float64[A])."""
+    logits = np.log1p(visits.astype(np.float64))
+    if weights.size:
+        feats = readout_features(visits, prior, q, root_value, budget)
+        for a in np.flatnonzero(legal):
+            logits[a] += mlp_forward(weights, feats[a], NUM_READOUT_FEATURES, HIDDEN)
+    return np.where(legal, logits, -np.inf)
+
+
+class LearnedWeights:
+    """The learned search's two flat weight vectors (empty = the PUCT behaviour).
+
+    ``selection``: float64[SELECTION_SIZE] or empty; ``readout``: float64[READOUT_SIZE] or
+    empty. Built by ``alphazero.learned_search`` from its torch modules.
+    """
+
+    def __init__(self, selection: np.ndarray | None = None, readout: np.ndarray | None = None):
+        self.selection = _flat(selection, SELECTION_SIZE, "selection")
+        self.readout = _flat(readout, READOUT_SIZE, "readout")
+
+    @classmethod
+    def untrained(cls) -> "LearnedWeights":
+        return cls()
+
+
+def _flat(weights, size: int, name: str) -> np.ndarray:
+    if weights is None:
+        return np.zeros(0, dtype=np.float64)
+    weights = np.ascontiguousarray(weights, dtype=np.float64).ravel()
+    if weights.size not in (0, size):
+        raise ValueError(f"learned {name} weights must have {size} values, not {weights.size}")
+    return weights

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from search.gumbel import considered_visit_sequence, gumbel_readout
+from search.learned import NUM_SELECTION_FEATURES, LearnedWeights, readout_logits
 from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_SCALE, \
     P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
@@ -65,15 +66,16 @@ class BatchedMCTS:
       params: the search parameters.
       batch_size: the number of trees B.
       seed: seeds noise and temperature sampling.
-      learned_weights: float64 weights of the learned search (arm ``learned``).
+      learned: the learned search's weights (arm ``learned``); ``LearnedWeights.untrained()``
+        behaves exactly as PUCT.
     """
 
     def __init__(self, game, evaluate: EvaluateFn, params: SearchParams, *, batch_size: int,
-                 seed: int | None = None, learned_weights: np.ndarray | None = None):
+                 seed: int | None = None, learned: LearnedWeights | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {batch_size}")
-        if params.arm == "learned" and learned_weights is None:
-            raise ValueError("the learned search arm needs trained weights (learned_weights)")
+        if params.arm == "learned" and learned is None:
+            raise ValueError("the learned search arm needs its weights (search.LearnedWeights)")
         self.game = game
         self.evaluate = evaluate
         self.params = params
@@ -81,8 +83,7 @@ class BatchedMCTS:
         self.rng = np.random.default_rng(seed)
         self.rule = _RULES[params.arm]
         self.param_vec = params_vector(params)
-        self.learned_weights = (np.zeros(0) if learned_weights is None
-                                else np.ascontiguousarray(learned_weights, dtype=np.float64))
+        self.learned = learned if learned is not None else LearnedWeights.untrained()
         self.num_actions = game.num_actions
         self.array_game = hasattr(game, "step_leaves")
         nodes = params.simulations + params.leaves_per_step + 2
@@ -93,8 +94,14 @@ class BatchedMCTS:
         self.py_states: list[list[Any]] = [[] for _ in range(batch_size)]
         self.root_states: list[Any] = [None] * batch_size
         self.noised = np.zeros(batch_size, dtype=bool)
-        self.scratch = np.zeros(max(game.num_actions, 1), dtype=np.float64)
-        self.extra = np.zeros(max(game.num_actions, 1), dtype=np.float64)
+        self.width = min(game.num_actions, 256)  # most children a node can have
+        self.scratch = np.zeros(self.width, dtype=np.float64)
+        self.extra = np.zeros(self.width, dtype=np.float64)
+        self.features = np.zeros((self.width, NUM_SELECTION_FEATURES), dtype=np.float64)
+        # Decisions recorded for training the learned rule (see run(control=...)).
+        self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
+        self.record_scores = np.zeros((batch_size, self.width))
+        self.record_count = np.zeros(batch_size, dtype=np.int32)
 
     # ----------------------------------------------------------------- roots
     def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
@@ -200,7 +207,7 @@ class BatchedMCTS:
                           tree.first_edge, tree.num_edges, tree.expanded, tree.terminal,
                           tree.raw_value, tree.edge_action, tree.edge_prior, tree.edge_logit,
                           tree.edge_child, tree.edge_visits, tree.edge_value, tree.edge_virtual,
-                          tree.num_edges_used, remove_virtual)
+                          tree.edge_value_sq, tree.num_edges_used, remove_virtual)
 
     def _add_root_noise(self, trees: np.ndarray) -> None:
         tree = self.tree
@@ -221,12 +228,16 @@ class BatchedMCTS:
 
     # ---------------------------------------------------------------- search
     def run(self, *, simulations: int | None = None, add_noise: bool = False,
-            temperature: float = 0.0, active: np.ndarray | None = None) -> SearchResult:
+            temperature: float = 0.0, active: np.ndarray | None = None,
+            control: np.ndarray | None = None) -> SearchResult:
         """Run ``simulations`` new simulations in each active tree and read out a move.
 
         ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
         self-play. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
         in proportion to visits ** (1 / temperature) (PUCT and learned arms).
+        ``control``: int64[B, 3] rows (simulation, depth, child) forcing one decision per tree,
+        for training the learned rule (see ``select_leaves``); its records land in
+        ``record_feats`` / ``record_scores`` / ``record_count``.
         """
         sims = self.params.simulations if simulations is None else simulations
         tree = self.tree
@@ -245,6 +256,10 @@ class BatchedMCTS:
         remaining = np.where(root_live, sims, 0).astype(np.int64)
         started = np.zeros(self.batch_size, dtype=np.int64)
         schedule = self._schedule(root_live, sims)
+        if control is None:
+            control = np.full((self.batch_size, 3), -1, dtype=np.int64)
+        self.record_count[:] = 0
+        self.budget = sims
         k = self.params.leaves_per_step
         max_leaves = self.batch_size * k
         out_tree = np.zeros(max_leaves, np.int32)
@@ -262,9 +277,10 @@ class BatchedMCTS:
                 grown[:, : self.states.shape[1]] = self.states
                 self.states = grown
             n, _, collisions = select_leaves(
-                self.rule, self.param_vec, k, remaining, schedule, started,
-                self.learned_weights, self.scratch, self.extra, *self._tree_arrays(), out_tree,
-                out_parent, out_action, out_node, out_collision)
+                self.rule, self.param_vec, k, sims, remaining, schedule, started,
+                self.learned.selection, control, self.record_feats, self.record_scores,
+                self.record_count, self.scratch, self.extra, self.features,
+                *self._tree_arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
             if collisions > 0:
@@ -345,7 +361,11 @@ class BatchedMCTS:
             totals = visits.sum(axis=1, keepdims=True)
             policy = np.where(totals > 0, visits / np.maximum(totals, 1), prior).astype(np.float32)
             for b in np.flatnonzero(root_live):
-                action[b] = self._choose(visits[b], prior[b], policy[b], temperature)
+                if self.rule == LEARNED and self.learned.readout.size:
+                    action[b] = self._learned_choice(b, visits[b], prior[b], q[b], value[b],
+                                                     temperature)
+                else:
+                    action[b] = self._choose(visits[b], prior[b], policy[b], temperature)
         policy[~root_live] = 0.0
         return SearchResult(action=action, policy=policy, value=value.astype(np.float32),
                             network_value=np.where(active, tree.raw_value[:, 0], 0.0)
@@ -360,6 +380,16 @@ class BatchedMCTS:
             return int(best[np.argmax(prior[best])])
         weights = visits.astype(np.float64) ** (1.0 / temperature)
         return int(self.rng.choice(len(weights), p=weights / weights.sum()))
+
+    def _learned_choice(self, b, visits, prior, q, root_value, temperature) -> int:
+        legal = prior > 0
+        logits = readout_logits(self.learned.readout, visits, prior, q, legal,
+                                float(root_value), self.budget)
+        if temperature <= 0:
+            return int(np.argmax(logits))
+        z = (logits - logits.max()) / temperature
+        p = np.exp(z)
+        return int(self.rng.choice(len(p), p=p / p.sum()))
 
     def principal_variation(self, b: int, max_length: int = 12) -> list[int]:
         """Actions along the most visited path from tree ``b``'s root."""

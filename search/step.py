@@ -12,12 +12,13 @@ from search.learned import learned_residual
 
 
 @njit(cache=True, error_model="numpy")
-def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_started, learned_w,
-                  scratch, extra, visits, value_sum, virtual, parent, parent_edge, first_edge,
+def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
+                  learned_w, control, record_feats, record_scores, record_count, scratch,
+                  extra, features, visits, value_sum, virtual, parent, parent_edge, first_edge,
                   num_edges, expanded, terminal, raw_value, depth, edge_action, edge_prior,
                   edge_logit, edge_child, edge_gumbel, edge_visits, edge_value, edge_virtual,
-                  num_nodes, num_edges_used, out_tree, out_parent, out_action, out_node,
-                  out_collision):
+                  edge_value_sq, num_nodes, num_edges_used, out_tree, out_parent, out_action,
+                  out_node, out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
     Each descent ends in one of three ways: at a move never tried before (a new node is
@@ -27,10 +28,15 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
     virtual loss goes on that path, so the next descent turns elsewhere, and the node goes to
     ``out_collision`` so that ``clear_collisions`` removes it after the step; a tree stops
     after ``leaves_per_step`` collisions). ``remaining[b]`` and ``sims_started[b]`` count
-    simulations, i.e. new leaves plus terminal hits. ``scratch`` and ``extra`` are float64
-    work arrays at least as long as the widest node.
+    simulations, i.e. new leaves plus terminal hits; ``budget`` is this search's total.
 
-    Returns (number of leaves written, terminal hits, collisions).
+    Training the learned rule: ``control[b] = (simulation, depth, child)`` marks one decision
+    of tree b (-1: none). At it, the children's features and PUCT scores are recorded in
+    ``record_feats[b]`` / ``record_scores[b]`` / ``record_count[b]``, and if ``child >= 0``
+    that child is taken instead of the rule's choice (a one-step deviation).
+
+    ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
+    least as wide as the widest node. Returns (leaves written, terminal hits, collisions).
     """
     num_leaves = 0
     hits = 0
@@ -46,7 +52,7 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
             while True:
                 if terminal[b, node]:
                     backup(b, node, raw_value[b, node], 0, visits, value_sum, virtual, parent,
-                           parent_edge, edge_visits, edge_value, edge_virtual)
+                           parent_edge, edge_visits, edge_value, edge_virtual, edge_value_sq)
                     hits += 1
                     leaves_here += 1
                     remaining[b] -= 1
@@ -55,6 +61,7 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
                 if not expanded[b, node]:
                     collided = True
                     break
+                count = num_edges[b, node]
                 if rule == GUMBEL:
                     if node == 0:
                         target = schedule[b, min(sims_started[b], schedule.shape[1] - 1)]
@@ -68,13 +75,22 @@ def select_leaves(rule, params, leaves_per_step, remaining, schedule, sims_start
                                                    scratch)
                 else:
                     if rule == LEARNED:
-                        learned_residual(b, node, params, learned_w, remaining[b],
-                                         schedule.shape[1], visits, value_sum, virtual,
-                                         raw_value, depth, first_edge, num_edges, edge_prior,
-                                         edge_visits, edge_value, edge_virtual, scratch, extra)
+                        learned_residual(b, node, params, learned_w, remaining[b], budget,
+                                         visits, value_sum, raw_value, depth, first_edge,
+                                         num_edges, edge_prior, edge_child, edge_visits,
+                                         edge_value, edge_value_sq, features, extra)
                     i = puct_select(b, node, params, visits, value_sum, virtual, first_edge,
                                     num_edges, edge_prior, edge_visits, edge_value,
-                                    edge_virtual, extra, rule == LEARNED)
+                                    edge_virtual, extra, rule == LEARNED, scratch)
+                    if (rule == LEARNED and control[b, 0] == sims_started[b]
+                            and control[b, 1] == depth[b, node] and record_count[b] == 0):
+                        for j in range(count):
+                            record_scores[b, j] = scratch[j]
+                            for f in range(features.shape[1]):
+                                record_feats[b, j, f] = features[j, f]
+                        record_count[b] = count
+                        if 0 <= control[b, 2] < count:
+                            i = control[b, 2]
                 e = first_edge[b, node] + i
                 child = edge_child[b, e]
                 if child < 0:
@@ -133,8 +149,8 @@ def clear_collisions(collided, count, virtual, parent, parent_edge, edge_virtual
 def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, terminal_value,
                       visits, value_sum, virtual, parent, parent_edge, first_edge, num_edges,
                       expanded, terminal, raw_value, edge_action, edge_prior, edge_logit,
-                      edge_child, edge_visits, edge_value, edge_virtual, num_edges_used,
-                      remove_virtual):
+                      edge_child, edge_visits, edge_value, edge_virtual, edge_value_sq,
+                      num_edges_used, remove_virtual):
     """Give each leaf its edges (softmax of the legal logits) and back up its value.
 
     ``legal``: bool[M, A]; ``logits``: float32[M, A] (rows of terminal leaves are ignored);
@@ -168,6 +184,7 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
                     edge_child[b, e] = -1
                     edge_visits[b, e] = 0
                     edge_value[b, e] = 0.0
+                    edge_value_sq[b, e] = 0.0
                     edge_virtual[b, e] = 0
                     total += p
                     count += 1
@@ -181,7 +198,7 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
                 value = 0.0
         raw_value[b, node] = value
         backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
-               edge_visits, edge_value, edge_virtual)
+               edge_visits, edge_value, edge_virtual, edge_value_sq)
 
 
 @njit(cache=True, error_model="numpy")

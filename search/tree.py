@@ -47,6 +47,7 @@ class Tree:
     edge_visits: np.ndarray  # int32, = visits[child]
     edge_value: np.ndarray  # float32, = value_sum[child]
     edge_virtual: np.ndarray  # int32, = virtual[child]
+    edge_value_sq: np.ndarray  # float32, sum of squared backed-up values (learned features)
     # per tree, [B]
     num_nodes: np.ndarray  # int32
     num_edges_used: np.ndarray  # int32
@@ -67,11 +68,11 @@ class Tree:
 NODE_FIELDS = ("visits", "value_sum", "virtual", "parent", "parent_edge", "first_edge",
                "num_edges", "expanded", "terminal", "raw_value", "depth")
 EDGE_FIELDS = ("edge_action", "edge_prior", "edge_logit", "edge_child", "edge_gumbel",
-               "edge_visits", "edge_value", "edge_virtual")
+               "edge_visits", "edge_value", "edge_virtual", "edge_value_sq")
 _DTYPES = {
     "visits": np.int32, "value_sum": np.float32, "virtual": np.int32, "parent": np.int32,
     "parent_edge": np.int32, "edge_visits": np.int32, "edge_value": np.float32,
-    "edge_virtual": np.int32,
+    "edge_virtual": np.int32, "edge_value_sq": np.float32,
     "first_edge": np.int32, "num_edges": np.int32, "expanded": np.bool_, "terminal": np.bool_,
     "raw_value": np.float32, "depth": np.int32, "edge_action": np.int32,
     "edge_prior": np.float32, "edge_logit": np.float32, "edge_child": np.int32,
@@ -123,7 +124,7 @@ def tree_arrays(tree: Tree) -> tuple:
 def reroot_kernel(b, new_root, states, visits, value_sum, virtual, parent, parent_edge,
                   first_edge, num_edges, expanded, terminal, raw_value, depth, edge_action,
                   edge_prior, edge_logit, edge_child, edge_gumbel, edge_visits, edge_value,
-                  edge_virtual, num_nodes, num_edges_used):
+                  edge_virtual, edge_value_sq, num_nodes, num_edges_used):
     """Make ``new_root``'s subtree the whole of tree ``b``, compacted in breadth-first order.
 
     ``states`` is ``[B, N, S]`` (an empty ``[B, N, 0]`` array for games whose states live in
@@ -154,7 +155,7 @@ def reroot_kernel(b, new_root, states, visits, value_sum, virtual, parent, paren
     n_bool = np.empty((2, count), dtype=np.bool_)
     n_state = np.empty((count, states.shape[2]), dtype=states.dtype)
     e_int = np.empty((4, edges_kept), dtype=np.int32)
-    e_flt = np.empty((3, edges_kept), dtype=np.float32)
+    e_flt = np.empty((4, edges_kept), dtype=np.float32)
     pos = 0
     root_depth = depth[b, new_root]
     for i in range(count):
@@ -178,6 +179,7 @@ def reroot_kernel(b, new_root, states, visits, value_sum, virtual, parent, paren
             e_flt[0, pos] = edge_prior[b, e]
             e_flt[1, pos] = edge_logit[b, e]
             e_flt[2, pos] = edge_value[b, e]
+            e_flt[3, pos] = edge_value_sq[b, e]
             pos += 1
     for i in range(count):
         visits[b, i] = n_int[0, i]
@@ -200,6 +202,7 @@ def reroot_kernel(b, new_root, states, visits, value_sum, virtual, parent, paren
         edge_prior[b, e] = e_flt[0, e]
         edge_logit[b, e] = e_flt[1, e]
         edge_value[b, e] = e_flt[2, e]
+        edge_value_sq[b, e] = e_flt[3, e]
         edge_gumbel[b, e] = 0.0
     for i in range(count):  # children point back at their new parents and edges
         for e in range(first_edge[b, i], first_edge[b, i] + num_edges[b, i]):

@@ -46,13 +46,13 @@ def test_puct_select_matches_hand_computation(fpu_reduction):
     extra = np.zeros(2)
     chosen = puct_select(0, 0, params, t.visits, t.value_sum, t.virtual, t.first_edge,
                          t.num_edges, t.edge_prior, t.edge_visits, t.edge_value,
-                         t.edge_virtual, extra, False)
+                         t.edge_virtual, extra, False, np.zeros(2))
     assert chosen == int(score_unvisited > score_visited)
     # A residual from the learned rule is added to the score.
     extra[:] = [0.0, -10.0]
     chosen = puct_select(0, 0, params, t.visits, t.value_sum, t.virtual, t.first_edge,
                          t.num_edges, t.edge_prior, t.edge_visits, t.edge_value,
-                         t.edge_virtual, extra, True)
+                         t.edge_virtual, extra, True, np.zeros(2))
     assert chosen == 0
 
 
@@ -65,7 +65,7 @@ def test_backup_alternates_signs_and_updates_edges():
     t.virtual[0, :3] = 1
     t.edge_virtual[0, [0, 2]] = 1
     backup(0, 2, 1.0, 1, t.visits, t.value_sum, t.virtual, t.parent, t.parent_edge,
-           t.edge_visits, t.edge_value, t.edge_virtual)
+           t.edge_visits, t.edge_value, t.edge_virtual, t.edge_value_sq)
     # the side to move at node 2 wins: bad for whoever moved into 2, good for the one above
     assert t.value_sum[0, 2] == -1.0 and t.edge_value[0, 2] == -1.0
     assert t.value_sum[0, 1] == 1.5 + 1.0 and t.edge_value[0, 0] == 1.5 + 1.0
