@@ -9,6 +9,7 @@ import numpy as np
 
 from games.base import Game, GameError
 from search import BatchedMCTS, EvaluateFn, SearchParams
+from search.learned import LearnedWeights
 
 
 def parse_lines(game: Game, lines: Iterable[str]) -> Iterator[tuple[str, Any, str | None]]:
@@ -38,13 +39,15 @@ def leaves_per_step_for(num_positions: int, configured: int, target_batch: int =
 
 
 def analyse_states(game: Game, states: list[Any], evaluate: EvaluateFn, params: SearchParams,
-                   *, seed: int = 0) -> list[dict[str, Any]]:
+                   *, seed: int = 0, learned: LearnedWeights | None = None
+                   ) -> list[dict[str, Any]]:
     """Search all ``states`` together (one tree each) and describe the results."""
     if not states:
         return []
     k = leaves_per_step_for(len(states), params.leaves_per_step)
     params = dataclasses.replace(params, leaves_per_step=k)
-    mcts = BatchedMCTS(game, evaluate, params, batch_size=len(states), seed=seed)
+    mcts = BatchedMCTS(game, evaluate, params, batch_size=len(states), seed=seed,
+                       learned=learned)
     mcts.set_roots(states)
     result = mcts.run(simulations=params.simulations)
     out = []
@@ -74,13 +77,14 @@ def _format_line(game: Game, state: Any, actions: list[int]) -> list[str]:
 
 
 def analyse_lines(game: Game, lines: Iterable[str], evaluate: EvaluateFn, params: SearchParams,
-                  *, chunk_size: int = 256) -> Iterator[dict[str, Any]]:
+                  *, chunk_size: int = 256, learned: LearnedWeights | None = None
+                  ) -> Iterator[dict[str, Any]]:
     """Parse, batch and search positions; yield one dict per line, in input order."""
     pending: list[tuple[str, Any, str | None]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
         good = [state for _, state, err in pending if err is None]
-        results = iter(analyse_states(game, good, evaluate, params))
+        results = iter(analyse_states(game, good, evaluate, params, learned=learned))
         for text, _, err in pending:
             if err is not None:
                 yield {"position": text, "error": err}

@@ -70,6 +70,11 @@ def save_checkpoint(
         **extra,
     }
 
+    atomic_torch_save(path, payload)
+
+
+def atomic_torch_save(path: str | os.PathLike, payload: Any) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
     path = Path(path)
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)

@@ -36,3 +36,23 @@ def resolve_model(game: Game, network: NetworkConfig, checkpoint: str | None = N
                        f"network ({network.blocks} blocks x {network.channels} channels)")
     model, _ = load_model(checkpoint, expected_game=game.name)
     return model, f"using checkpoint {checkpoint}"
+
+
+def resolve_learned(game: Game, params) -> "LearnedWeights | None":
+    """The learned search's weights when ``params.arm == "learned"``, else None.
+
+    Takes ``params.learned_weights`` or the file shipped for the game; raises
+    ``CheckpointError`` with a clear message when there is none.
+    """
+    if params.arm != "learned":
+        return None
+    from alphazero.checkpoint import CheckpointError
+    from alphazero.learned_search import LearnedSearch
+
+    path = params.learned_weights or SHIPPED_DIR / f"{game.name}_search.pt"
+    if not Path(path).is_file():
+        raise CheckpointError(
+            f"no learned search weights for {game.name} ({path}): train them with "
+            f"'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
+            f"--set search.learned_weights=PATH")
+    return LearnedSearch.load(path).weights()

@@ -37,6 +37,9 @@ class SearchParams:
     """Gumbel AlphaZero: c_scale of sigma(q) (q rescaled to [0, 1]; mctx's default)."""
     reuse_tree: bool = True
     """Keep the chosen child's subtree for the next move (PUCT and learned arms)."""
+    learned_weights: str = ""
+    """Learned search weights (``alphazero train-search`` output) for arm ``learned``; empty
+    means the file shipped for the game."""
 
     def __post_init__(self) -> None:
         if self.arm not in ARMS:
