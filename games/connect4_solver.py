@@ -15,30 +15,33 @@ moves ordered by the threats they create (centre columns first on ties), only
 non-losing moves searched, and the exact score found by a sequence of
 null-window searches that narrow the score interval.
 
->>> solve("121212")
+>>> solve("121212")  # the side to move connects four in column 1 with its 4th stone
 18
->>> analyse("121212")[1]
-18
+>>> analyse("445566")  # columns 3 and 7 win at once; elsewhere X wins a move later
+{1: 17, 2: 17, 3: 18, 4: 17, 5: 17, 6: 17, 7: 18}
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from games.base import InvalidPositionError
 
 __all__ = [
-    "WIDTH",
     "HEIGHT",
-    "Position",
+    "WIDTH",
     "Connect4Solver",
-    "parse_moves",
-    "validate_position",
-    "is_won",
-    "has_four",
-    "solve",
+    "Position",
     "analyse",
+    "has_four",
+    "is_won",
+    "parse_moves",
+    "solve",
+    "validate_position",
 ]
 
 WIDTH = 7
@@ -48,14 +51,15 @@ _STRIDE = HEIGHT + 1  # bits per column, sentinel included
 _COLUMN_BITS = (1 << HEIGHT) - 1
 BOTTOM_MASK = sum(1 << (column * _STRIDE) for column in range(WIDTH))
 BOARD_MASK = BOTTOM_MASK * _COLUMN_BITS
-DEFAULT_TABLE_SIZE = 8_388_593  # the largest prime below 2**23
+DEFAULT_TABLE_BITS = 23  # 2**23 slots of 8 bytes: 64 MiB
 
-# Transposition-table values (int8): 0 = empty slot, an upper bound u is stored
-# as u + _UPPER_OFFSET (1..63), a lower bound l as l + _LOWER_OFFSET (65..127).
-# Scores of searched positions lie in [-21, 21], so the two ranges never meet.
+# A transposition-table slot (int64) holds ``key << 8 | bound``: the whole
+# position key (49 bits) and an encoded bound, 0 for an empty slot. An upper
+# bound u is encoded as u + _UPPER_OFFSET (1..63), a lower bound l as
+# l + _LOWER_OFFSET (65..127); searched scores lie in [-21, 21].
 _UPPER_OFFSET = 32
 _LOWER_OFFSET = 96
-_KEY_BITS = 0xFFFFFFFF
+_HASH_MULTIPLIER = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
 
 Position = tuple[int, int, int]
 
@@ -77,7 +81,7 @@ def _popcount(bits: int) -> int:
 @numba.njit(cache=True)
 def has_four(stones: int) -> bool:
     """True if the bitboard ``stones`` contains four in a row in any direction."""
-    for shift in (1, _STRIDE - 1, _STRIDE, _STRIDE + 1):  # vertical, diagonals, horizontal
+    for shift in (1, _STRIDE - 1, _STRIDE, _STRIDE + 1):  # vertical, diagonal, horizontal, diagonal
         pairs = stones & (stones >> shift)
         if pairs & (pairs >> (2 * shift)):
             return True
@@ -124,83 +128,161 @@ def _playable(mask: int) -> int:
 
 
 @numba.njit(cache=True)
-def _negamax(current, mask, moves, alpha, beta, keys, values, move_buf, score_buf, counter):
-    """Score of a position, or a bound on it outside the window (alpha, beta).
+def _non_losing_moves(current: int, mask: int) -> int:
+    """Playable cells that do not hand the opponent an immediate win (0 if none).
 
-    Precondition: the side to move cannot win with its next stone. Returns a
-    value v with: v <= alpha => score <= v; v >= beta => score >= v; otherwise
-    v is the exact score. ``move_buf``/``score_buf`` are int64[43, 7] scratch
-    rows, one per ply; ``counter`` is int64[1] counting visited nodes.
+    Precondition: the side to move cannot win with its next stone.
     """
-    counter[0] += 1
     opponent_wins = _winning_cells(current ^ mask, mask)
     candidates = _playable(mask)
     forced = candidates & opponent_wins
     if forced:
         if forced & (forced - 1):  # two threats to block: the opponent wins next move
-            return -((NUM_CELLS - moves) // 2)
+            return 0
         candidates = forced
-    candidates &= ~(opponent_wins >> 1)  # never play just below an opponent's winning cell
-    if candidates == 0:
-        return -((NUM_CELLS - moves) // 2)
-    if moves >= NUM_CELLS - 2:  # neither side can connect four with its last stone
-        return 0
+    return candidates & ~(opponent_wins >> 1)  # never play just below an opponent's win
 
-    # The opponent cannot win on its next stone, so we lose at the earliest later.
-    lower = -((NUM_CELLS - 2 - moves) // 2)
-    if alpha < lower:
-        alpha = lower
-        if alpha >= beta:
-            return alpha
-    upper = (NUM_CELLS - 1 - moves) // 2  # we cannot win on the next stone
-    key = current + mask  # unique per position; the table keeps its low 32 bits
-    slot = key % keys.shape[0]  # prime size: slot and low bits identify the key
-    if keys[slot] == (key & _KEY_BITS) and values[slot] != 0:
-        stored = np.int64(values[slot])
-        if stored > _LOWER_OFFSET - _UPPER_OFFSET:
-            if alpha < stored - _LOWER_OFFSET:
-                alpha = stored - _LOWER_OFFSET
-                if alpha >= beta:
-                    return alpha
-        else:
-            upper = min(upper, stored - _UPPER_OFFSET)
-    if beta > upper:
-        beta = upper
-        if alpha >= beta:
-            return beta
 
-    # Order the moves: more threats created first, centre columns first on ties.
+@numba.njit(cache=True)
+def _ordered_columns(current: int, mask: int, candidates: int) -> int:
+    """The columns of ``candidates``, best first, packed 4 bits each above a 4-bit count.
+
+    Moves creating more winning cells come first; ties keep the centre-first
+    order 3, 2, 4, 1, 5, 0, 6. Packing keeps the sort in registers.
+    """
+    columns = 0  # 4 bits per entry
+    threats = 0  # 8 bits per entry, same order
     count = 0
     for i in range(WIDTH):
         column = 3 + (1 - 2 * (i % 2)) * ((i + 1) // 2)  # 3, 2, 4, 1, 5, 0, 6
         move = candidates & (_COLUMN_BITS << (column * _STRIDE))
         if move == 0:
             continue
-        threats = _popcount(_winning_cells(current | move, mask | move))
-        j = count
-        while j > 0 and score_buf[moves, j - 1] < threats:
-            move_buf[moves, j] = move_buf[moves, j - 1]
-            score_buf[moves, j] = score_buf[moves, j - 1]
-            j -= 1
-        move_buf[moves, j] = move
-        score_buf[moves, j] = threats
+        score = _popcount(_winning_cells(current | move, mask | move))
+        place = 0
+        while place < count and (threats >> (8 * place)) & 0xFF >= score:
+            place += 1
+        below4 = (1 << (4 * place)) - 1
+        below8 = (1 << (8 * place)) - 1
+        columns = (columns & below4) | ((columns & ~below4) << 4) | (column << (4 * place))
+        threats = (threats & below8) | ((threats & ~below8) << 8) | (score << (8 * place))
         count += 1
+    return (columns << 4) | count
 
-    for j in range(count):
-        move = move_buf[moves, j]
-        score = -_negamax(
-            current ^ mask, mask | move, moves + 1, -beta, -alpha,
-            keys, values, move_buf, score_buf, counter,
-        )
-        if score >= beta:
-            keys[slot] = key & _KEY_BITS
-            values[slot] = score + _LOWER_OFFSET
-            return score
-        if score > alpha:
-            alpha = score
-    keys[slot] = key & _KEY_BITS
-    values[slot] = alpha + _UPPER_OFFSET
-    return alpha
+
+# One row of ``frames`` (int64[43, _FRAME_WIDTH]) per node on the search path,
+# indexed by the number of stones on the board.
+_F_CURRENT, _F_MASK, _F_ALPHA, _F_BETA, _F_KEY, _F_ORDER, _F_NEXT = range(7)
+_FRAME_WIDTH = 7
+_OPEN = 1000  # "this node has children to search"; outside every score range
+
+
+@numba.njit(cache=True)
+def _slot(key: int, table_bits: int) -> int:
+    """Table index of a position key: the top bits of a multiplicative hash."""
+    return ((key * _HASH_MULTIPLIER) >> (64 - table_bits)) & ((1 << table_bits) - 1)
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to load array[index] into cache (llvm.prefetch; no effect on results)."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        ary = context.make_array(array_type)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [args[1]])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(cache=True)
+def _negamax(current, mask, moves, alpha, beta, table, table_bits, frames, counter):
+    """Score of a position, or a bound on it outside the window (alpha, beta).
+
+    Precondition: the side to move cannot win with its next stone. Returns v
+    with: v <= alpha => score <= v; v >= beta => score >= v; otherwise v is
+    the exact score. Depth-first with an explicit stack (``frames``) rather
+    than recursion, whose calls would pay array reference counting at every
+    node. ``counter`` (int64[1]) accumulates visited nodes.
+    """
+    root = moves
+    nodes = 0
+    while True:
+        # Open the node (current, mask, moves) with window (alpha, beta).
+        nodes += 1
+        value = _OPEN
+        candidates = _non_losing_moves(current, mask)
+        if candidates == 0:
+            value = -((NUM_CELLS - moves) // 2)  # the opponent wins next move
+        elif moves >= NUM_CELLS - 2:
+            value = 0  # neither side can connect four with its last stone
+        else:
+            lower = -((NUM_CELLS - 2 - moves) // 2)  # the opponent cannot win next move
+            upper = (NUM_CELLS - 1 - moves) // 2  # nor can we
+            key = current + mask  # unique per position
+            entry = table[_slot(key, table_bits)]
+            if entry >> 8 == key and entry & 0xFF != 0:
+                stored = entry & 0xFF
+                if stored > _LOWER_OFFSET - _UPPER_OFFSET:
+                    lower = max(lower, stored - _LOWER_OFFSET)
+                else:
+                    upper = min(upper, stored - _UPPER_OFFSET)
+            if lower >= beta:
+                value = lower
+            elif upper <= alpha:
+                value = upper
+            else:
+                frames[moves, _F_CURRENT] = current
+                frames[moves, _F_MASK] = mask
+                frames[moves, _F_ALPHA] = max(alpha, lower)
+                frames[moves, _F_BETA] = min(beta, upper)
+                frames[moves, _F_KEY] = key
+                # Children are probed soon: start loading their slots now.
+                rest = candidates
+                while rest:
+                    move = rest & -rest
+                    rest ^= move
+                    _prefetch(table, _slot((current ^ mask) + (mask | move), table_bits))
+                frames[moves, _F_ORDER] = _ordered_columns(current, mask, candidates)
+                frames[moves, _F_NEXT] = 0
+
+        # Back finished values up the path until a node has a move left to try.
+        while True:
+            if value != _OPEN:
+                if moves == root:
+                    counter[0] += nodes
+                    return value
+                moves -= 1
+                score = -value
+                if score >= frames[moves, _F_BETA]:  # fail high: score is a lower bound
+                    key = frames[moves, _F_KEY]
+                    table[_slot(key, table_bits)] = (key << 8) | (score + _LOWER_OFFSET)
+                    value = score
+                    continue
+                frames[moves, _F_ALPHA] = max(frames[moves, _F_ALPHA], score)
+            order = frames[moves, _F_ORDER]
+            child = frames[moves, _F_NEXT]
+            if child < order & 15:
+                break
+            value = frames[moves, _F_ALPHA]  # all moves fail low: alpha is an upper bound
+            key = frames[moves, _F_KEY]
+            table[_slot(key, table_bits)] = (key << 8) | (value + _UPPER_OFFSET)
+
+        # Descend into the next move.
+        frames[moves, _F_NEXT] = child + 1
+        column = (order >> (4 + 4 * child)) & 15
+        mask = frames[moves, _F_MASK]
+        move = (mask + (1 << (column * _STRIDE))) & (_COLUMN_BITS << (column * _STRIDE))
+        current = frames[moves, _F_CURRENT] ^ mask
+        mask |= move
+        alpha, beta = -frames[moves, _F_BETA], -frames[moves, _F_ALPHA]
+        moves += 1
 
 
 @numba.njit(cache=True)
@@ -209,7 +291,7 @@ def _half_toward_zero(value: int) -> int:
 
 
 @numba.njit(cache=True)
-def _solve_kernel(current, mask, moves, keys, values, move_buf, score_buf, counter):
+def _solve_kernel(current, mask, moves, table, table_bits, frames, counter):
     """Exact score of a position that is not over (see ``Connect4Solver.solve``)."""
     if _winning_cells(current, mask) & _playable(mask):
         return (NUM_CELLS + 1 - moves) // 2
@@ -218,15 +300,16 @@ def _solve_kernel(current, mask, moves, keys, values, move_buf, score_buf, count
     low = -((NUM_CELLS - moves) // 2)
     high = (NUM_CELLS + 1 - moves) // 2
     while low < high:
-        # Null-window test at the middle of [low, high], pulled towards zero
-        # so that the cheap tests near the draw score come first.
+        # Null-window test near the middle of [low, high], but no nearer zero
+        # than half a bound: tests far from zero (is there a fast win or a
+        # fast loss?) are cheap, so they are tried first.
         probe = low + (high - low) // 2
         if probe <= 0 and _half_toward_zero(low) < probe:
             probe = _half_toward_zero(low)
         elif probe >= 0 and _half_toward_zero(high) > probe:
             probe = _half_toward_zero(high)
         result = _negamax(
-            current, mask, moves, probe, probe + 1, keys, values, move_buf, score_buf, counter
+            current, mask, moves, probe, probe + 1, table, table_bits, frames, counter
         )
         if result <= probe:
             high = result
@@ -240,8 +323,14 @@ def _solve_kernel(current, mask, moves, keys, values, move_buf, score_buf, count
 # ----------------------------------------------------------------------------
 
 
-def _bit_count(bits: int) -> int:
-    return bin(bits).count("1")
+def _bad_move_message(text: str, index: int) -> str:
+    where = f"move {index + 1} of {text!r}"
+    char = text[index]
+    if char not in "0123456789":
+        return f"{where}: {char!r} is not a column digit 1-7"
+    if not 1 <= int(char) <= WIDTH:
+        return f"{where}: column {char} is outside 1-{WIDTH}"
+    return f"{where}: the game was already won by the previous move"
 
 
 def parse_moves(text: str) -> Position:
@@ -255,22 +344,18 @@ def parse_moves(text: str) -> Position:
       InvalidPositionError: a character that is not a digit 1-7, a move into a
         full column, or a move after the game was already won.
     """
+    text = text.strip()
     current, mask = 0, 0
-    for index, char in enumerate(text.strip()):
-        where = f"move {index + 1} of {text.strip()!r}"
-        if not char.isdigit():
-            raise InvalidPositionError(f"{where}: {char!r} is not a column digit 1-7")
-        column = int(char) - 1
-        if not 0 <= column < WIDTH:
-            raise InvalidPositionError(f"{where}: column {char} is outside 1-{WIDTH}")
-        if has_four(current ^ mask):
-            raise InvalidPositionError(f"{where}: the game was already won by the previous move")
+    for index, char in enumerate(text):
+        column = "1234567".find(char)
+        if column < 0 or has_four(current ^ mask):
+            raise InvalidPositionError(_bad_move_message(text, index))
         move = (mask + (1 << (column * _STRIDE))) & (_COLUMN_BITS << (column * _STRIDE))
         if move == 0:
-            raise InvalidPositionError(f"{where}: column {char} is full")
+            raise InvalidPositionError(f"move {index + 1} of {text!r}: column {char} is full")
         current ^= mask  # the side to move becomes the opponent
         mask |= move
-    return current, mask, _bit_count(mask)
+    return current, mask, mask.bit_count()
 
 
 def validate_position(position: Position) -> Position:
@@ -292,12 +377,14 @@ def validate_position(position: Position) -> Position:
         raise InvalidPositionError("current has stones where mask has none")
     if (mask + BOTTOM_MASK) & mask:
         raise InvalidPositionError("mask has a stone above an empty cell")
-    if _bit_count(mask) != moves:
-        raise InvalidPositionError(f"moves={moves} but the mask holds {_bit_count(mask)} stones")
-    if _bit_count(current) != moves // 2:
+    if has_four(current):
+        raise InvalidPositionError("the side to move already has four in a row")
+    if mask.bit_count() != moves:
+        raise InvalidPositionError(f"moves={moves} but the mask holds {mask.bit_count()} stones")
+    if current.bit_count() != moves // 2:
         raise InvalidPositionError(
             f"the side to move should have {moves // 2} stones after {moves} moves, "
-            f"has {_bit_count(current)}"
+            f"has {current.bit_count()}"
         )
     return current, mask, moves
 
@@ -329,27 +416,30 @@ class Connect4Solver:
       node_count: negamax nodes visited by the last ``solve`` or ``analyse``.
     """
 
-    def __init__(self, *, table_size: int = DEFAULT_TABLE_SIZE) -> None:
-        """``table_size`` slots (a prime > 2**17; 5 bytes each)."""
-        if table_size <= 1 << 17:
-            raise ValueError(f"table_size must exceed 2**17 so 32-bit keys suffice, got {table_size}")
-        self._keys = np.zeros(table_size, dtype=np.uint32)  # [table_size] low key bits
-        self._values = np.zeros(table_size, dtype=np.int8)  # [table_size] encoded bound
-        self._move_buf = np.zeros((NUM_CELLS + 1, WIDTH), dtype=np.int64)  # [ply, move]
-        self._score_buf = np.zeros((NUM_CELLS + 1, WIDTH), dtype=np.int64)
+    def __init__(self, *, table_bits: int = DEFAULT_TABLE_BITS) -> None:
+        """A table of ``2**table_bits`` slots of 8 bytes (the default takes 64 MiB)."""
+        if not 10 <= table_bits <= 32:
+            raise ValueError(f"table_bits must be in 10..32, got {table_bits}")
+        self._table_bits = table_bits
+        self._table = np.zeros(1 << table_bits, dtype=np.int64)  # [2**table_bits] key << 8 | bound
+        self._frames = np.zeros((NUM_CELLS + 1, _FRAME_WIDTH), dtype=np.int64)  # [ply, field]
         self._counter = np.zeros(1, dtype=np.int64)
         self.node_count = 0
 
     def reset(self) -> None:
         """Forget every stored bound."""
-        self._keys.fill(0)
-        self._values.fill(0)
+        self._table.fill(0)
 
     def _search(self, current: int, mask: int, moves: int) -> int:
         return int(
             _solve_kernel(
-                current, mask, moves, self._keys, self._values,
-                self._move_buf, self._score_buf, self._counter,
+                current,
+                mask,
+                moves,
+                self._table,
+                self._table_bits,
+                self._frames,
+                self._counter,
             )
         )
 
