@@ -236,7 +236,7 @@ def train_learned_search(game, evaluate, params: SearchParams, states: list, cos
         loss.backward()
         optimiser.step()
         stats = {"loss/selection": float(sel.detach()) if sel is not None else math.nan,
-                 "loss/readout": float(read), "charts/budget": budget,
+                 "loss/readout": float(read.detach()), "charts/budget": budget,
                  "charts/search_cost": own_cost}
         if log is not None:
             log(it, stats)

@@ -145,7 +145,7 @@ def trace_for_inference(
         # this CPU and then is no faster; the trace builds in about a second.
         warnings.simplefilter("ignore", DeprecationWarning)
         with torch.no_grad():
-            traced = torch.jit.trace(model, example)
+            traced = torch.jit.trace(model, example, check_trace=False)  # the check imports torch.distributed: seconds of start-up
         frozen = torch.jit.freeze(traced)
         if mkldnn:
             frozen = torch.jit.optimize_for_inference(frozen)

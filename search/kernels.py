@@ -18,7 +18,7 @@ P_C_INIT, P_C_BASE, P_FPU_REDUCTION, P_VIRTUAL_LOSS, P_C_VISIT, P_C_SCALE = rang
 NUM_PARAMS = 6
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def node_value(b, n, visits, value_sum):
     """Mean value of node n from the side to move at n (0 when never visited)."""
     if visits[b, n] == 0:
@@ -26,7 +26,7 @@ def node_value(b, n, visits, value_sum):
     return -value_sum[b, n] / visits[b, n]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def completed_q(b, n, raw_value, first_edge, num_edges, edge_prior, edge_visits, edge_value,
                 out_q):
     """Gumbel's completed Q of n's children, rescaled to [0, 1]: visited children keep their
@@ -61,7 +61,7 @@ def completed_q(b, n, raw_value, first_edge, num_edges, edge_prior, edge_visits,
     return max_n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def puct_select(b, n, params, visits, value_sum, virtual, first_edge, num_edges, edge_prior,
                 edge_visits, edge_value, edge_virtual, extra, use_extra, scores):
     """Index (within n's edges) of the child maximising Q + U (+ ``extra[i]`` if
@@ -92,7 +92,7 @@ def puct_select(b, n, params, visits, value_sum, virtual, first_edge, num_edges,
     return best
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_prior,
                            edge_logit, edge_visits, edge_value, edge_virtual, scratch):
     """Gumbel MuZero's deterministic rule: argmax pi'(a) - N(a) / (1 + sum N)."""
@@ -122,7 +122,7 @@ def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_
     return best
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edges, edge_prior,
                        edge_logit, edge_gumbel, edge_visits, edge_value, edge_virtual, scratch):
     """Sequential halving at the root: among children with ``target_visits`` visits (pending
@@ -151,7 +151,7 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
     return best if best >= 0 else fallback
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
            edge_visits, edge_value, edge_virtual, edge_value_sq):
     """Add ``value`` (side to move at ``node``) to node and its ancestors, signs alternating,

@@ -385,8 +385,8 @@ class BatchedMCTS:
         legal = prior > 0
         logits = readout_logits(self.learned.readout, visits, prior, q, legal,
                                 float(root_value), self.budget)
-        if temperature <= 0:
-            return int(np.argmax(logits))
+        if temperature <= 0:  # exact ties go to the higher prior, as in PUCT's readout
+            return int(np.argmax(logits + 1e-9 * prior))
         z = (logits - logits.max()) / temperature
         p = np.exp(z)
         return int(self.rng.choice(len(p), p=p / p.sum()))

@@ -128,7 +128,7 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     return num_leaves, hits, collisions // 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add_virtual(b, node, amount, virtual, parent, parent_edge, edge_virtual):
     while node >= 0:
         virtual[b, node] += amount

@@ -37,7 +37,7 @@ def test_export_matches_numba_forward():
     expected = float(net(torch.tensor(x, dtype=torch.float32)).detach())
     assert mlp_forward(net.export(), x, NUM_SELECTION_FEATURES, HIDDEN) == pytest.approx(
         expected, abs=1e-5)
-    assert float(ScoreNet(NUM_SELECTION_FEATURES)(torch.tensor(x, dtype=torch.float32))) == 0.0
+    assert float(ScoreNet(NUM_SELECTION_FEATURES)(torch.tensor(x, dtype=torch.float32)).detach()) == 0.0
 
 
 def test_solver_costs():
