@@ -1,0 +1,507 @@
+"""Players for matches and the evaluation ladder, behind one small protocol.
+
+An agent chooses one move for each of a *batch* of positions, one per concurrent game, so a
+network agent searches them all in one ``BatchedMCTS`` (one network call per simulation step
+for every game at once). That is what makes a match of dozens of games fast.
+
+Agents: ``SearchAgent`` (a network with PUCT or Gumbel search, or its policy alone at 0
+simulations), ``RandomAgent``, ``RolloutAgent`` (MCTS with uniform priors whose leaf value is
+one random playout to the end: a Numba kernel for the array games, Python for chess),
+``SolverAgent`` (perfect play at tic-tac-toe and Connect Four) and, through a hook,
+``alphazero.stockfish.StockfishAgent``. ``parse_agent_spec`` builds any of them from text such
+as ``rollout:200`` or ``runs/c4/step_2000.pt:400:gumbel``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numba import njit
+
+from games import connect4 as c4
+from games import get_game, is_array_game
+from games import tictactoe as ttt
+from games.base import Game
+from search import BatchedMCTS, EvaluateFn, SearchParams
+
+SPEC_FORMS = "random, rollout:N, solver, stockfish:LEVEL, net[:SIMS[:ARM]], PATH.pt[:SIMS[:ARM]]"
+SPEC_ARMS = ("puct", "gumbel")
+CHESS_PLAYOUT_PLIES = 300
+"""A random chess playout that has not ended after this many plies counts as a draw."""
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A player: ``select_moves`` gets the positions of concurrent games, one action each."""
+
+    name: str
+
+    def reset(self) -> None:
+        """Forget anything kept between moves (called before each match)."""
+        ...
+
+    def select_moves(self, states: list) -> list[int]:
+        """One legal action for each (non-terminal) state, in order."""
+        ...
+
+
+def _as_game(game: Game | str) -> Game:
+    return get_game(game) if isinstance(game, str) else game
+
+
+# ---------------------------------------------------------------------------- random
+class RandomAgent:
+    """Uniformly random legal moves."""
+
+    def __init__(self, game: Game | str, *, seed: int = 0, name: str = "random") -> None:
+        self.game = _as_game(game)
+        self.name = name
+        self._seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = np.random.default_rng(self._seed)
+
+    def select_moves(self, states: list) -> list[int]:
+        return [int(self._rng.choice(np.flatnonzero(self.game.legal_mask(s)))) for s in states]
+
+
+# ------------------------------------------------------------------ network + search
+DEFAULT_CACHE_SIZE = 100_000
+"""Evaluations a SearchAgent remembers (array games): a quarter of a ladder's are repeats."""
+
+
+def cached_evaluate(evaluate: EvaluateFn, capacity: int) -> EvaluateFn:
+    """``evaluate`` that remembers up to ``capacity`` positions (then starts afresh).
+
+    Positions are keyed by a 128-bit hash of the observation and legal mask. Searches from
+    the same openings, and transpositions inside a tree, repeat many positions; a lookup
+    costs microseconds, a network evaluation a third of a millisecond on a CPU core.
+    """
+    cache: dict[bytes, tuple[np.ndarray, float]] = {}
+
+    def evaluate_with_cache(observations: np.ndarray, legal_masks: np.ndarray):
+        n = observations.shape[0]
+        keys = [hashlib.blake2b(observations[i].tobytes() + legal_masks[i].tobytes(),
+                                digest_size=16).digest() for i in range(n)]
+        logits = np.zeros(legal_masks.shape, dtype=np.float32)
+        values = np.zeros(n, dtype=np.float32)
+        missing = []
+        for i, key in enumerate(keys):
+            hit = cache.get(key)
+            if hit is None:
+                missing.append(i)
+            else:
+                logits[i], values[i] = hit
+        if missing:
+            new_logits, new_values = evaluate(observations[missing], legal_masks[missing])
+            logits[missing], values[missing] = new_logits, new_values
+            if len(cache) + len(missing) > capacity:
+                cache.clear()
+            for i in missing:
+                cache[keys[i]] = (logits[i].copy(), float(values[i]))
+        return logits, values
+
+    return evaluate_with_cache
+
+
+class SearchAgent:
+    """A network searched by ``BatchedMCTS`` (``params.simulations == 0``: its policy alone).
+
+    Each call searches all the given positions together from fresh roots and plays the most
+    visited move (Gumbel: the arm's own choice), without noise. ``cache_size`` evaluations
+    are remembered (default ``DEFAULT_CACHE_SIZE`` for the array games, none for chess).
+    """
+
+    def __init__(self, game: Game | str, evaluate: EvaluateFn, params: SearchParams, *,
+                 name: str = "net", seed: int = 0, cache_size: int | None = None) -> None:
+        self.game = _as_game(game)
+        self.evaluate = evaluate  # the plain evaluator, without the cache
+        self.params = params
+        self.name = name
+        self._seed = seed
+        if cache_size is None:
+            cache_size = DEFAULT_CACHE_SIZE if is_array_game(self.game) else 0
+        self._search_evaluate = cached_evaluate(evaluate, cache_size) if cache_size else evaluate
+        self._mcts: BatchedMCTS | None = None
+
+    @classmethod
+    def from_model(cls, game: Game | str, model: Any, params: SearchParams, *,
+                   name: str = "net", seed: int = 0, num_threads: int | None = 1,
+                   device: Any = None) -> SearchAgent:
+        """From a ``PolicyValueNet`` (its weights are frozen into the evaluator now)."""
+        from alphazero.network import make_evaluate_fn
+
+        evaluate = make_evaluate_fn(model, device, num_threads=num_threads)
+        return cls(game, evaluate, params, name=name, seed=seed)
+
+    @classmethod
+    def from_checkpoint(cls, game: Game | str, path: str | Path, params: SearchParams, *,
+                        name: str | None = None, seed: int = 0,
+                        num_threads: int | None = 1) -> SearchAgent:
+        """Load ``path`` (CheckpointError if missing, corrupt or for another game)."""
+        from alphazero.checkpoint import load_model
+
+        game = _as_game(game)
+        model, _ = load_model(path, expected_game=game.name)
+        return cls.from_model(game, model, params, name=name or str(path), seed=seed,
+                              num_threads=num_threads)
+
+    def reset(self) -> None:
+        self._mcts = None
+
+    def select_moves(self, states: list) -> list[int]:
+        if not states:
+            return []
+        n = len(states)
+        if self._mcts is None or self._mcts.batch_size < n:
+            self._mcts = BatchedMCTS(self.game, self._search_evaluate, self.params,
+                                     batch_size=n, seed=self._seed)
+        self._mcts.set_roots(states)
+        active = np.arange(self._mcts.batch_size) < n
+        result = self._mcts.run(simulations=self.params.simulations, active=active)
+        return [int(a) for a in result.action[:n]]
+
+
+# ------------------------------------------------------------------- random rollouts
+_KIND_CONNECT4, _KIND_TICTACTOE = 0, 1
+
+
+@njit(cache=True)
+def _decode_state(obs, kind, state):
+    """Bitboard state ``[current, mask, moves]`` of an array game from its observation."""
+    current = np.int64(0)
+    mask = np.int64(0)
+    if kind == _KIND_CONNECT4:
+        for col in range(c4.WIDTH):
+            for row in range(c4.HEIGHT):
+                bit = np.int64(1) << (col * (c4.HEIGHT + 1) + row)
+                if obs[0, c4.HEIGHT - 1 - row, col] > 0.5:
+                    current |= bit
+                    mask |= bit
+                elif obs[1, c4.HEIGHT - 1 - row, col] > 0.5:
+                    mask |= bit
+    else:
+        for cell in range(9):
+            bit = np.int64(1) << cell
+            if obs[0, cell // 3, cell % 3] > 0.5:
+                current |= bit
+                mask |= bit
+            elif obs[1, cell // 3, cell % 3] > 0.5:
+                mask |= bit
+    stones = 0
+    bits = mask
+    while bits:
+        bits &= bits - 1
+        stones += 1
+    state[0] = current
+    state[1] = mask
+    state[2] = stones
+
+
+@njit(cache=True)
+def rollout_values(observations, kind, seed, out):
+    """One uniformly random playout from each observed position to the end of the game.
+
+    ``observations``: float32[M, 3, H, W] of Connect Four (kind 0) or tic-tac-toe (kind 1);
+    ``out``: float32[M], the playout's result (+1 win, 0 draw, -1 loss) for the side to move.
+    """
+    np.random.seed(seed)
+    state = np.zeros(3, dtype=np.int64)
+    nxt = np.zeros(3, dtype=np.int64)
+    moves = np.zeros(9, dtype=np.int64)
+    for i in range(observations.shape[0]):
+        _decode_state(observations[i], kind, state)
+        sign = 1.0
+        while True:
+            if kind == _KIND_CONNECT4:
+                if c4.is_terminal_nb(state):
+                    break
+                count = 0
+                for col in range(c4.WIDTH):
+                    if c4.can_play(state, col):
+                        moves[count] = col
+                        count += 1
+                c4.apply_nb(state, moves[np.random.randint(count)], nxt)
+            else:
+                if ttt.is_terminal_nb(state):
+                    break
+                count = 0
+                for cell in range(9):
+                    if (state[1] >> cell) & 1 == 0:
+                        moves[count] = cell
+                        count += 1
+                ttt.apply_nb(state, moves[np.random.randint(count)], nxt)
+            state[:] = nxt
+            sign = -sign
+        # The side to move at the end has lost if the previous mover connected.
+        lost = c4.aligned(state[0] ^ state[1]) if kind == _KIND_CONNECT4 else \
+            ttt.aligned(state[0] ^ state[1])
+        out[i] = -sign if lost else 0.0
+
+
+class _HandleGame:
+    """A Python-state game seen through observations that are handles (``float32[1, 1, 1]``
+    holding an index) to the states themselves, so a playout evaluator gets the exact leaf
+    states from ``BatchedMCTS`` without decoding anything."""
+
+    observation_shape = (1, 1, 1)
+
+    def __init__(self, game: Game) -> None:
+        self.inner = game
+        self.name = game.name
+        self.num_actions = game.num_actions
+        self.pending: list[Any] = []  # states behind the handles of the next evaluation
+
+    def describe(self, state: Any) -> tuple[np.ndarray, np.ndarray, bool, float]:
+        legal = self.inner.legal_mask(state)  # all False when the game is over
+        terminal = not legal.any()
+        value = float(self.inner.terminal_value(state)) if terminal else 0.0
+        obs = np.full((1, 1, 1), len(self.pending), dtype=np.float32)
+        self.pending.append(state)
+        return obs, legal, terminal, value
+
+    def apply(self, state: Any, action: int) -> Any:
+        return self.inner.apply(state, action)
+
+    def legal_mask(self, state: Any) -> np.ndarray:
+        return self.inner.legal_mask(state)
+
+
+def _chess_playout(board: Any, rng: np.random.Generator, max_plies: int) -> float:
+    """Random chess moves from ``board`` (python-chess); result for its side to move."""
+    board = board.copy(stack=False)
+    sign = 1.0
+    for _ in range(max_plies):
+        moves = list(board.legal_moves)
+        if not moves:
+            return -sign if board.is_check() else 0.0
+        if board.halfmove_clock >= 100 or board.is_insufficient_material():
+            return 0.0
+        board.push(moves[int(rng.integers(len(moves)))])
+        sign = -sign
+    return 0.0
+
+
+class RolloutAgent:
+    """MCTS with ``simulations`` per move, uniform priors, and one random playout per leaf.
+
+    PUCT selection (``params`` other than arm and simulations may be given); the leaf value is
+    the result of a single uniformly random playout to the end of the game (chess: at most
+    ``CHESS_PLAYOUT_PLIES`` plies, then a draw). Playouts run in Numba for the array games and
+    in Python for chess, where they cost milliseconds each.
+    """
+
+    def __init__(self, game: Game | str, simulations: int, *, seed: int = 0,
+                 params: SearchParams | None = None, name: str | None = None) -> None:
+        if simulations < 1:
+            raise ValueError(f"a rollout agent needs >= 1 simulation per move, not {simulations}")
+        self.game = _as_game(game)
+        self.simulations = simulations
+        self.name = name or f"rollout:{simulations}"
+        params = params or SearchParams()
+        self.params = dataclasses.replace(params, arm="puct", simulations=simulations)
+        self._seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = np.random.default_rng(self._seed)
+        if is_array_game(self.game):
+            if self.game.name not in ("connect4", "tictactoe"):
+                raise ValueError(f"no Numba playout for the array game {self.game.name}")
+            search_game: Any = self.game
+            evaluate = self._array_evaluate
+        else:
+            search_game = self._handles = _HandleGame(self.game)
+            evaluate = self._python_evaluate
+        self._agent = SearchAgent(search_game, evaluate, self.params, name=self.name,
+                                  seed=self._seed, cache_size=0)  # playouts are random draws
+
+    def _array_evaluate(self, observations: np.ndarray, legal: np.ndarray):
+        kind = _KIND_CONNECT4 if self.game.name == "connect4" else _KIND_TICTACTOE
+        values = np.zeros(observations.shape[0], dtype=np.float32)
+        rollout_values(observations, kind, int(self._rng.integers(2**31)), values)
+        return np.zeros(legal.shape, dtype=np.float32), values
+
+    def _python_evaluate(self, observations: np.ndarray, legal: np.ndarray):
+        handles = self._handles
+        values = np.zeros(observations.shape[0], dtype=np.float32)
+        for i, handle in enumerate(observations[:, 0, 0, 0].astype(np.int64)):
+            state = handles.pending[handle]
+            if self.game.name == "chess":
+                values[i] = _chess_playout(state, self._rng, CHESS_PLAYOUT_PLIES)
+            else:
+                values[i] = _protocol_playout(self.game, state, self._rng)
+        handles.pending.clear()
+        return np.zeros(legal.shape, dtype=np.float32), values
+
+    def select_moves(self, states: list) -> list[int]:
+        return self._agent.select_moves(states)
+
+
+def _protocol_playout(game: Game, state: Any, rng: np.random.Generator) -> float:
+    sign = 1.0
+    while not game.is_terminal(state):
+        state = game.apply(state, int(rng.choice(np.flatnonzero(game.legal_mask(state)))))
+        sign = -sign
+    return sign * game.terminal_value(state)
+
+
+# --------------------------------------------------------------------------- solver
+class SolverAgent:
+    """Perfect play: a random choice among the moves with the best exact score.
+
+    Connect Four uses ``Connect4Solver`` (Pons scores, so a faster win is better); it is fast
+    from about 12 stones on but takes seconds to minutes a move in the opening, so start its
+    matches from longer openings. Tic-tac-toe uses ``perfect_values`` (win 1, draw 0, loss -1).
+    """
+
+    def __init__(self, game: Game | str, *, seed: int = 0, name: str = "solver",
+                 solver: Any = None) -> None:
+        self.game = _as_game(game)
+        if self.game.name not in ("connect4", "tictactoe"):
+            raise ValueError(f"there is no solver for {self.game.name}: the solver agent plays "
+                             "connect4 and tictactoe")
+        self.name = name
+        self._seed = seed
+        self._solver = solver
+        self._memo: dict = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = np.random.default_rng(self._seed)
+
+    def move_scores(self, state: Any) -> dict[int, float]:
+        """Exact score of each legal action for the side to move."""
+        if self.game.name == "connect4":
+            if self._solver is None:
+                from games.connect4_solver import Connect4Solver
+
+                self._solver = Connect4Solver()
+            position = (int(state[0]), int(state[1]), int(state[2]))
+            scores = self._solver.analyse(position)
+            return {col - 1: float(s) for col, s in scores.items() if s is not None}
+        return {int(a): -ttt.perfect_values(self.game.apply(state, int(a)), self._memo)
+                for a in np.flatnonzero(self.game.legal_mask(state))}
+
+    def select_moves(self, states: list) -> list[int]:
+        moves = []
+        for state in states:
+            scores = self.move_scores(state)
+            best = max(scores.values())
+            moves.append(int(self._rng.choice([a for a, s in scores.items() if s == best])))
+        return moves
+
+
+# ---------------------------------------------------------------------------- specs
+def _bad(spec: str, reason: str) -> ValueError:
+    return ValueError(f"bad agent spec {spec!r}: {reason} (expected {SPEC_FORMS})")
+
+
+def _positive_int(spec: str, text: str, what: str, *, allow_zero: bool = False) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(spec, f"{what} must be an integer, not {text!r}") from None
+    if value < (0 if allow_zero else 1):
+        raise _bad(spec, f"{what} must be {'>= 0' if allow_zero else '>= 1'}, not {value}")
+    return value
+
+
+def _search_suffix(spec: str, args: list[str]) -> tuple[int | None, str | None]:
+    """``[]``, ``[SIMS]`` or ``[SIMS, ARM]`` -> (simulations or None, arm or None)."""
+    if len(args) > 2:
+        raise _bad(spec, "too many ':' fields")
+    sims = _positive_int(spec, args[0], "the simulation count", allow_zero=True) if args else None
+    arm = args[1].lower() if len(args) == 2 else None
+    if arm is not None and arm not in SPEC_ARMS:
+        raise _bad(spec, f"the search arm must be {' or '.join(SPEC_ARMS)}, not {args[1]!r}")
+    return sims, arm
+
+
+def _peel_search_suffix(parts: list[str]) -> tuple[str, list[str]]:
+    """Split ``PATH[:SIMS[:ARM]]`` (the path may itself hold ':') into path and fields."""
+    def number(text: str) -> bool:
+        return text.lstrip("-").isdigit()
+
+    if len(parts) >= 3 and number(parts[-2]) and not number(parts[-1]):
+        return ":".join(parts[:-2]), parts[-2:]
+    if len(parts) >= 2 and number(parts[-1]):
+        return ":".join(parts[:-1]), parts[-1:]
+    return ":".join(parts), []
+
+
+def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = None,
+                     seed: int = 0, search: SearchParams | None = None,
+                     network: Any = None) -> Agent:
+    """Build an agent from text; raises ValueError with the accepted forms on a bad spec.
+
+    ``random`` · ``rollout:N`` (N simulations with random playouts) · ``solver`` ·
+    ``stockfish:LEVEL`` (chess; needs ``alphazero.stockfish``) · ``net`` / ``net:SIMS`` /
+    ``net:SIMS:ARM`` (the shipped checkpoint, else a fresh network) · ``PATH`` /
+    ``PATH:SIMS`` / ``PATH:SIMS:ARM`` (a checkpoint file; ARM is puct or gumbel).
+    ``search`` and ``network`` default to the game's config (``configs/GAME.yaml``);
+    ``default_sims`` (default: the config's) applies when the spec gives no SIMS.
+    """
+    game = _as_game(game)
+    spec = spec.strip()
+    if not spec:
+        raise _bad(spec, "it is empty")
+    parts = spec.split(":")
+    head, args = parts[0].lower(), parts[1:]
+    if head in ("random", "solver"):
+        if args:
+            raise _bad(spec, f"{head} takes no ':' arguments")
+        return RandomAgent(game, seed=seed) if head == "random" else SolverAgent(game, seed=seed)
+    if head == "rollout":
+        if len(args) != 1:
+            raise _bad(spec, "give the simulations per move, e.g. rollout:200")
+        return RolloutAgent(game, _positive_int(spec, args[0], "the rollout budget"), seed=seed,
+                            name=spec)
+    if head == "stockfish":
+        if len(args) != 1:
+            raise _bad(spec, "give a level, e.g. stockfish:3")
+        return _stockfish_agent(game, spec, _positive_int(spec, args[0], "the level",
+                                                          allow_zero=True))
+    if head == "net":
+        target = "net"
+    else:
+        target, args = _peel_search_suffix(parts)
+    sims, arm = _search_suffix(spec, args)
+    if target != "net" and not Path(target).is_file():
+        raise _bad(spec, f"no checkpoint file {target!r}")
+    if search is None or network is None:
+        from alphazero.config import load_config
+
+        config = load_config(game.name)
+        search = search or config.search
+        network = network or config.network
+    if sims is None:
+        sims = default_sims if default_sims is not None else search.simulations
+    if arm is None:
+        arm = search.arm if search.arm in SPEC_ARMS else "puct"
+    params = dataclasses.replace(search, simulations=sims, arm=arm)
+    if target == "net":
+        from alphazero.models import resolve_model
+
+        model, _ = resolve_model(game, network, seed=seed)
+        return SearchAgent.from_model(game, model, params, name=spec, seed=seed)
+    return SearchAgent.from_checkpoint(game, target, params, name=spec, seed=seed)
+
+
+def _stockfish_agent(game: Game, spec: str, level: int) -> Agent:
+    if game.name != "chess":
+        raise _bad(spec, f"stockfish plays chess, not {game.name}")
+    try:
+        from alphazero.stockfish import StockfishAgent
+    except ImportError as err:
+        raise ValueError(f"agent spec {spec!r} needs alphazero.stockfish.StockfishAgent, which "
+                         f"is not available: {err}") from None
+    try:
+        return StockfishAgent(level=level)
+    except (OSError, RuntimeError) as err:
+        raise ValueError(f"agent spec {spec!r}: cannot start Stockfish: {err}") from None
