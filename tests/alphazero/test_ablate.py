@@ -1,0 +1,186 @@
+"""The ablate command on tic-tac-toe with fresh networks and tiny budgets."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from alphazero.ablate import (
+    ARMS, BASELINE, arm_setup, balanced_openings, incremental_puct, load_ablation_config,
+    matching_budget, search_positions, strata_of,
+)
+from alphazero.checkpoint import save_checkpoint
+from alphazero.cli import main
+from alphazero.config import ConfigError, load_config
+from alphazero.labelled import labelled_positions
+from alphazero.learned_search import LearnedSearch
+from alphazero.network import PolicyValueNet, make_evaluate_fn
+from games import get_game
+from games.tictactoe import perfect_values
+
+TTT = get_game("tictactoe")
+SMALL = """\
+game: tictactoe
+checkpoints:
+  saved: {path}
+  other: "fresh:1"
+budgets: [2, 4]
+seeds: [0, 1]
+positions: 40
+tuning_positions: 20
+c_grid: [0.5, 2.0]
+strata: [4, 6]
+openings: 2
+opening_plies: [1, 2]
+opening_margin: 0
+resamples: 200
+train: {{iterations: 2, positions: 24, batch: 4, budgets: [2, 4]}}
+boundary: {{max_budget: 8, positions: 20}}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory):
+    """An ablation YAML over a saved fresh tic-tac-toe network and a 'fresh:1' one."""
+    root = tmp_path_factory.mktemp("ablate")
+    torch.manual_seed(0)
+    network = load_config("tictactoe").network
+    model = PolicyValueNet(network, TTT.observation_shape, TTT.num_actions)
+    path = root / "net.pt"
+    save_checkpoint(path, model_state=model.state_dict(), network_config=network,
+                    game="tictactoe", observation_shape=TTT.observation_shape,
+                    num_actions=TTT.num_actions)
+    config = root / "ablate.yaml"
+    config.write_text(SMALL.format(path=path))
+    return config
+
+
+@pytest.fixture(scope="module")
+def evaluate():
+    torch.manual_seed(0)
+    model = PolicyValueNet(load_config("tictactoe").network, TTT.observation_shape,
+                           TTT.num_actions)
+    return make_evaluate_fn(model)
+
+
+def test_arms_study_writes_every_output(small_config, tmp_path):
+    out = tmp_path / "run"
+    assert main(["ablate", str(small_config), "--out", str(out)]) == 0
+    for name in ("results.csv", "results.json", "summary.md", "accuracy_vs_budget.png",
+                 "elo_vs_budget.png", "time_per_move.png", "learned_search.pt"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["study", "arm", "checkpoint", "budget", "seed", "stratum",
+                             "metric", "value"]
+    same = json.loads((out / "results.json").read_text())
+    assert [(r["arm"], r["metric"], str(r["seed"])) for r in same] == \
+        [(r["arm"], r["metric"], r["seed"]) for r in rows]
+    arms = {r["arm"] for r in rows if r["study"] == "arms"}
+    assert arms == set(ARMS)
+    share = {(r["arm"], r["checkpoint"], r["budget"]) for r in rows
+             if r["metric"] == "optimal_share" and r["seed"] == "all" and r["stratum"] == "all"}
+    for arm in ARMS:
+        budgets = ["0"] if arm == "policy" else ["2", "4"]
+        assert all((arm, c, b) in share for c in ("saved", "other") for b in budgets), arm
+    gumbel_seeds = {r["seed"] for r in rows if r["arm"] == "gumbel" and r["metric"] == "elo"}
+    assert gumbel_seeds == {"0", "1", "all"}  # stochastic: every seed
+    assert {r["seed"] for r in rows if r["arm"] == "puct" and r["metric"] == "elo"} == \
+        {"0", "all"}  # deterministic: once
+    diff = [r for r in rows if r["metric"] == "optimal_share_diff_low" and r["arm"] != BASELINE]
+    assert diff and {r["stratum"] for r in diff} >= {"all", "4-5", "6+"}
+    games = [float(r["value"]) for r in rows if r["metric"] == "games" and r["seed"] == "0"]
+    assert games and all(g == 4 for g in games)  # 2 openings x both colours
+    summary = (out / "summary.md").read_text()
+    assert "## Checkpoint `saved`" in summary and "Pre-registered targets" in summary
+
+
+def test_boundary_study_writes_its_figure(small_config, tmp_path):
+    out = tmp_path / "boundary"
+    assert main(["ablate", str(small_config), "--study", "boundary", "--out", str(out)]) == 0
+    assert (out / "boundary.png").stat().st_size > 0
+    table = (out / "boundary.md").read_text()
+    assert "| checkpoint | 1 | 2 | 4 | 8 |" in table and "| other |" in table
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["budget"] for r in rows if r["study"] == "boundary"} == {1, 2, 4, 8}
+
+
+def test_unknown_config_key_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\nbudget: [4]\n")
+    with pytest.raises(ConfigError, match="'budget'.*did you mean 'budgets'"):
+        load_ablation_config(str(bad))
+    assert main(["ablate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown config key 'budget'" in err and "Traceback" not in err
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {iteration: 3}\n")
+    with pytest.raises(ConfigError, match="'train.iteration'"):
+        load_ablation_config(str(bad))
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\narms: [puct, mcts]\n")
+    with pytest.raises(ConfigError, match="unknown arm 'mcts'"):
+        load_ablation_config(str(bad))
+
+
+def test_missing_checkpoint_is_one_line(tmp_path, capsys):
+    cfg = tmp_path / "missing.yaml"
+    cfg.write_text(f"game: tictactoe\ncheckpoints: {{a: {tmp_path / 'none.pt'}}}\n")
+    assert main(["ablate", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint not found" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # checked before any work
+
+
+def test_untrained_learned_arms_are_puct(evaluate):
+    params = load_config("tictactoe").search
+    states = [p.state() for p in labelled_positions(TTT, 40, seed=0)]
+    weights = LearnedSearch.fresh(0).weights()  # last layers zero: residuals are 0
+    puct = search_positions(TTT, evaluate, arm_setup("puct", params), states, 8, seed=0,
+                            batch_size=16)
+    runs = {arm: search_positions(TTT, evaluate, arm_setup(arm, params, weights=weights),
+                                  states, 8, seed=0, batch_size=16).action
+            for arm in ("learned_readout", "learned_selection", "learned")}
+    np.testing.assert_array_equal(runs["learned_selection"], puct.action)
+    # A zero readout residual keeps PUCT's tree and its most visited move, but breaks ties
+    # between equally visited moves by index where PUCT breaks them by prior.
+    np.testing.assert_array_equal(runs["learned"], runs["learned_readout"])
+    tuned = arm_setup(BASELINE, params, c_init=3.0)
+    assert tuned.params.c_init == 3.0 and tuned.params.arm == "puct"
+    assert arm_setup("gumbel", params).noise and not arm_setup("puct", params).noise
+
+
+def test_incremental_puct_equals_fresh_searches(evaluate):
+    params = load_config("tictactoe").search
+    states = [p.state() for p in labelled_positions(TTT, 12, seed=0)]
+    budgets = [1, 2, 4, 8, 16]
+    action, value, seconds = incremental_puct(TTT, evaluate, params, states, budgets,
+                                              batch_size=5)
+    assert np.all(np.diff(seconds) >= 0)
+    for j, b in enumerate(budgets):
+        run = search_positions(TTT, evaluate, arm_setup("puct", params), states, b, seed=0,
+                               batch_size=12)
+        np.testing.assert_array_equal(run.action, action[j])
+        np.testing.assert_allclose(run.value, value[j], atol=1e-6)
+
+
+def test_balanced_openings_are_draws_and_distinct():
+    openings = balanced_openings(TTT, 10, (1, 3), 0)
+    assert len({tuple(m) for m in openings}) == 10
+    for moves in openings:
+        state = TTT.initial_state()
+        for a in moves:
+            state = TTT.apply(state, a)
+        assert 1 <= len(moves) <= 3 and perfect_values(state) == 0
+
+
+def test_strata_and_matching_budget():
+    masks = strata_of(np.array([2, 4, 5, 6, 9]), [4, 6])
+    assert {k: v.tolist() for k, v in masks.items()} == {
+        "<4": [True, False, False, False, False], "4-5": [False, True, True, False, False],
+        "6+": [False, False, False, True, True]}
+    budgets, shares = [4, 8, 16, 32], [0.5, 0.6, 0.7, 0.8]
+    assert matching_budget(budgets, shares, 0.65) == pytest.approx(2 ** 3.5)
+    assert matching_budget(budgets, shares, 0.4) == 4
+    assert matching_budget(budgets, shares, 0.9) is None
