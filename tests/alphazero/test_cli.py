@@ -52,7 +52,7 @@ def test_analyse_chess_fen_and_errors(monkeypatch, capsys):
     lines = ("startpos moves e2e4 e7e5 f1c4 b8c6 d1h5 g8f6\n"
              "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1\n"
              "startpos moves e2e5\n")
-    code, records, _ = run(monkeypatch, capsys, ["analyse", "chess", "--sims", "300"], lines)
+    code, records, _ = run(monkeypatch, capsys, ["analyse", "chess", "--sims", "800"], lines)
     assert code == 1
     assert records[0]["move"] == "h5f7"  # mate in one
     assert "move" in records[1]

@@ -1,0 +1,84 @@
+"""Stockfish as an opponent: finding the binary, the agent, the training-game generator."""
+
+import importlib.util
+import random
+from pathlib import Path
+
+import chess
+import pytest
+
+from alphazero import stockfish as sf
+from games.chess import GAME
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _binary_or_none():
+    try:
+        return sf.find_stockfish()
+    except sf.StockfishNotFoundError:
+        return None
+
+
+BINARY = _binary_or_none()
+needs_stockfish = pytest.mark.skipif(
+    BINARY is None, reason="Stockfish is not installed (apt-get install stockfish, or set "
+    "STOCKFISH_PATH)")
+
+
+def test_missing_binary_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("STOCKFISH_PATH", raising=False)
+    monkeypatch.setattr(sf, "FALLBACK_PATHS", (str(tmp_path / "nowhere"),))
+    with pytest.raises(sf.StockfishNotFoundError, match="apt-get install stockfish"):
+        sf.find_stockfish()
+    with pytest.raises(sf.StockfishNotFoundError):
+        sf.StockfishAgent(0)
+
+
+def test_env_var_wins(monkeypatch, tmp_path):
+    fake = tmp_path / "my-stockfish"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("STOCKFISH_PATH", str(fake))
+    assert sf.find_stockfish() == str(fake)
+
+
+def test_bad_levels_and_limits_are_value_errors():
+    for kwargs in ({"level": -1}, {"level": 21}, {"level": 3, "nodes": 0},
+                   {"level": 3, "movetime": 0}):
+        with pytest.raises(ValueError):
+            sf.StockfishAgent(**kwargs)
+
+
+@needs_stockfish
+def test_agent_plays_legal_moves_for_a_batch():
+    boards = [chess.Board(), chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R "
+                                         "w KQkq - 2 3")]
+    with sf.StockfishAgent(0, nodes=200) as agent:
+        assert agent.name == "stockfish:0"
+        agent.reset()
+        actions = agent.select_moves(boards)
+        for board, action in zip(boards, actions):
+            assert GAME.legal_mask(board)[action]
+        # Mate in one is found even at the lowest level with a few nodes.
+        mate = chess.Board("6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1")
+        agent.limit = sf.chess.engine.Limit(nodes=5000)
+        assert agent.select_move(mate) in mate.legal_moves
+
+
+@needs_stockfish
+def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "make_stockfish_pgn", ROOT / "benchmarks" / "make_stockfish_pgn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = sf.open_engine()
+    try:
+        game = module.play_game(engine, random.Random(1), levels=[0, 20], nodes=(50, 100),
+                                random_plies=4, max_plies=30)
+    finally:
+        engine.quit()
+    assert game.headers["Result"] in ("1-0", "0-1", "1/2-1/2")
+    assert 0 <= int(game.headers["RandomPlies"]) <= 4
+    assert game.end().ply() <= 30
