@@ -2,6 +2,7 @@
 
     python benchmarks/bench_search.py all            # every section
     python benchmarks/bench_search.py overhead       # uniform evaluator, B=256 x 800 sims
+    python benchmarks/bench_search.py phases         # CPU time per phase, B=64
     python benchmarks/bench_search.py network        # search vs raw network throughput
     python benchmarks/bench_search.py single         # one game alone, virtual-loss batching
     python benchmarks/bench_search.py chess          # chess sims/s and the share outside the net
@@ -67,6 +68,43 @@ def section_overhead(args) -> None:
         us, cpu_us = seconds / (batch * sims) * 1e6, cpu / (batch * sims) * 1e6
         print(f"| overhead connect4 {arm} | B={batch} x {sims} sims | wall {us:.3f} us/sim, "
               f"CPU {cpu_us:.3f} us/sim | target <= 1 us: {1.0 / cpu_us:.2f}x (CPU) |")
+
+
+def section_phases(args) -> None:
+    """CPU time per simulation of each phase: the kernels wrapped with timers."""
+    import search.mcts as mcts_module
+
+    spent: dict[str, float] = {}
+
+    def wrap(name, fn):
+        def timed(*a, **k):
+            t = time.process_time()
+            out = fn(*a, **k)
+            spent[name] = spent.get(name, 0.0) + time.process_time() - t
+            return out
+        return timed
+
+    game = get_game("connect4")
+    originals = (mcts_module.select_leaves, mcts_module.expand_and_backup, game.step_leaves)
+    mcts_module.select_leaves = wrap("select_leaves", originals[0])
+    mcts_module.expand_and_backup = wrap("expand_and_backup", originals[1])
+    game.step_leaves = wrap("step_leaves (game)", originals[2])
+    evaluate = wrap("evaluate (uniform)", uniform_evaluate)
+    try:
+        batch, sims = 64, args.sims
+        params = SearchParams(simulations=sims)
+        run_search(game, evaluate, params, batch, 20)
+        spent.clear()
+        t = time.process_time()
+        run_search(game, evaluate, params, batch, sims)
+        total = time.process_time() - t
+    finally:
+        mcts_module.select_leaves, mcts_module.expand_and_backup = originals[:2]
+        del game.step_leaves  # back to the class attribute
+    per = batch * sims / 1e6
+    for name, seconds in spent.items():
+        print(f"| {name} | {seconds / per:.3f} us/sim |")
+    print(f"| Python driver and the rest | {(total - sum(spent.values())) / per:.3f} us/sim |")
 
 
 def default_net(game_name: str):
@@ -172,7 +210,7 @@ def section_startup(args) -> None:
           f"{2 / min(times):.2f}x |")
 
 
-SECTIONS = {"overhead": section_overhead, "network": section_network, "single": section_single,
+SECTIONS = {"overhead": section_overhead, "phases": section_phases, "network": section_network, "single": section_single,
             "chess": section_chess, "startup": section_startup}
 
 
