@@ -21,7 +21,15 @@ EXIT_USAGE = 2
 
 # Modules that add a subcommand: each defines ``register(subparsers)``, which adds its parser
 # with ``set_defaults(func=...)``; ``func(args) -> int`` imports what it needs lazily.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "alphazero.cli_pretrain",
+    "alphazero.train_command",
+    "alphazero.cli_play",
+    "alphazero.cli_uci",
+    "alphazero.cli_match",
+    "alphazero.cli_search",
+    "alphazero.cli_ablate",
+)
 
 
 class UsageError(Exception):
@@ -50,7 +58,7 @@ def _write_json(obj: dict, out: TextIO) -> None:
 def cmd_analyse(args: argparse.Namespace) -> int:
     from alphazero.analysis import analyse_lines
     from alphazero.config import load_config
-    from alphazero.models import resolve_model
+    from alphazero.models import resolve_learned, resolve_model
     from alphazero.network import make_evaluate_fn
     from games import get_game
 
@@ -66,11 +74,12 @@ def cmd_analyse(args: argparse.Namespace) -> int:
             raise UsageError("--sims must be >= 0")
         params = dataclasses.replace(params, simulations=args.sims)
     model, source = resolve_model(game, config.network, args.checkpoint)
+    learned = resolve_learned(game, params)
     _say(f"analyse {game.name}: {source}; {params.arm} search, {params.simulations} simulations")
     evaluate = make_evaluate_fn(model, num_threads=args.threads)
     failed = False
     for record in analyse_lines(game, _open_input(args.input), evaluate, params,
-                                chunk_size=args.batch):
+                                chunk_size=args.batch, learned=learned):
         failed |= "error" in record
         _write_json(record, sys.stdout)
     return EXIT_BAD_INPUT if failed else 0
@@ -113,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("game", choices=GAME_NAMES)
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
     p.add_argument("--sims", type=int, help="simulations per position (0: network policy alone)")
-    p.add_argument("--search", choices=["puct", "gumbel"], help="search arm (default: config's)")
+    p.add_argument("--search", choices=["puct", "gumbel", "learned"],
+                   help="search arm (default: config's)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.add_argument("--config", help="config file (default: configs/GAME.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

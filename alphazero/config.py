@@ -34,6 +34,9 @@ class SelfPlayConfig:
     """Self-play worker processes (Ray actors)."""
     games_per_worker: int = 64
     """Games each worker plays at once; their leaves share one network call."""
+    simulations: int = 0
+    """Simulations per self-play move; 0 means search.simulations. The search section also
+    sets play, analysis and the evaluation ladder, which may want a larger budget."""
     temperature_moves: int = 8
     """Moves (plies) sampled with temperature 1 at the start of a game; greedy after."""
     max_moves: int = 512
@@ -44,6 +47,28 @@ class SelfPlayConfig:
     """Share of games that never resign, to measure false resignations."""
     inference_server: bool = False
     """Batch all workers' evaluations in one inference actor (on a GPU when there is one)."""
+    inference_wait_ms: float = 2.0
+    """Inference server: how long a request waits for others to join its batch."""
+    report_seconds: float = 5.0
+    """A worker sends its finished games to the learner about this often (seconds)."""
+    fast_simulations: int = 0
+    """Playout cap randomisation (KataGo): simulations of a cheap move that is played but not
+    trained on; 0 disables it (every move gets search.simulations and is a training position)."""
+    full_search_share: float = 1.0
+    """With fast_simulations > 0: share of moves searched fully and recorded for training."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.games_per_worker < 1:
+            raise ValueError("selfplay.workers and selfplay.games_per_worker must be >= 1")
+        if self.max_moves < 1:
+            raise ValueError("selfplay.max_moves must be >= 1")
+        if not 0.0 <= self.resign_playthrough <= 1.0:
+            raise ValueError("selfplay.resign_playthrough must be in [0, 1]")
+        if not 0.0 < self.full_search_share <= 1.0:
+            raise ValueError("selfplay.full_search_share must be in (0, 1]")
+        if self.simulations < 0 or self.fast_simulations < 0 or self.report_seconds <= 0:
+            raise ValueError("selfplay.simulations and fast_simulations must be >= 0, "
+                             "report_seconds > 0")
 
 
 @dataclass(frozen=True)
@@ -53,25 +78,60 @@ class TrainConfig:
     steps: int = 1000
     """Learner steps (mini-batches) in the run."""
     batch_size: int = 256
+    """Positions per mini-batch."""
+    optimizer: str = "sgd"
+    """sgd (momentum 0.9, L2 weight decay) or adamw (decoupled weight decay)."""
     lr: float = 0.02
-    """SGD learning rate (momentum 0.9)."""
+    """Peak learning rate."""
     lr_schedule: str = "cosine"
     """constant or cosine (decays to 10% of lr over the run)."""
     weight_decay: float = 1e-4
+    """Weight decay of the optimizer."""
     value_loss_weight: float = 1.0
+    """Weight of the value MSE against the policy cross-entropy."""
     buffer_size: int = 100_000
     """Replay buffer capacity in positions."""
     min_buffer: int = 2_000
     """Positions in the buffer before the learner starts."""
     sample_reuse: float = 4.0
-    """Target number of times a position is sampled on average (controls learner speed)."""
+    """Target number of times a position is sampled on average: the learner waits for fresh
+    games so that steps * batch_size <= sample_reuse * positions generated."""
     publish_every: int = 20
     """Steps between weight versions sent to the workers."""
     checkpoint_every: int = 200
+    """Steps between checkpoints (model, optimizer, RNG states and replay buffer)."""
     keep_checkpoints: int = 3
+    """Checkpoints kept besides best.pt (older ones are deleted with their buffer files)."""
     eval_every: int = 500
+    """Steps between runs of the evaluation ladder (0: never)."""
     eval_games: int = 40
+    """Games per opponent in the evaluation ladder."""
+    eval_simulations: int = 0
+    """Simulations per move in the ladder (0: search.simulations, as in self-play)."""
+    eval_history: int = 1
+    """Earlier checkpoints of the run (the newest ones) the ladder plays against."""
+    best_metric: str = "auto"
+    """Ladder metric whose highest value marks best.pt; auto: solver/optimal_share_search if
+    present, else the first solver/... metric, else the first elo/... one."""
     seed: int = 0
+    """Seeds the network initialisation, the learner's sampling and the workers' games."""
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"train.optimizer must be sgd or adamw, not {self.optimizer!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"train.lr_schedule must be constant or cosine, "
+                             f"not {self.lr_schedule!r}")
+        for name in ("steps", "batch_size", "buffer_size", "publish_every", "checkpoint_every",
+                     "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1")
+        if self.sample_reuse <= 0:
+            raise ValueError("train.sample_reuse must be > 0")
+        if self.eval_simulations < 0 or self.eval_history < 0 or self.eval_every < 0:
+            raise ValueError("train.eval_simulations, eval_history and eval_every must be >= 0")
+        if self.min_buffer > self.buffer_size:
+            raise ValueError("train.min_buffer cannot exceed train.buffer_size")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+"""Training figures: self-play throughput windows, metric formatting and the end-of-run summary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class SelfPlayMeter:
+    """Adds up workers' ``play`` stats; gives rates over wall-clock windows and run totals."""
+
+    def __init__(self) -> None:
+        self.games_total = 0
+        self.simulations_total = 0
+        self.resign_checks = 0
+        self.false_positives = 0
+        self.started = time.monotonic()
+        self._reset_window()
+
+    def _reset_window(self) -> None:
+        self.window_start = time.monotonic()
+        self.w = {
+            "games": 0,
+            "simulations": 0,
+            "moves": 0,
+            "resignations": 0,
+            "draws": 0,
+            "first_player_wins": 0,
+            "length_sum": 0,
+        }
+
+    def add(self, stats: dict[str, Any]) -> None:
+        self.games_total += stats["games"]
+        self.simulations_total += stats["simulations"]
+        self.resign_checks += stats["resign_checks"]
+        self.false_positives += stats["false_positives"]
+        for key in ("games", "simulations", "moves", "resignations", "draws", "first_player_wins"):
+            self.w[key] += stats[key]
+        self.w["length_sum"] += int(np.sum(stats["game_lengths"]))
+
+    def false_positive_rate(self) -> float | None:
+        """Share of play-through sides that would have resigned and did not lose."""
+        return self.false_positives / self.resign_checks if self.resign_checks else None
+
+    def recent_games_per_s(self) -> float:
+        elapsed = time.monotonic() - self.window_start
+        if elapsed < 2.0 or self.w["games"] == 0:
+            return self.games_total / max(time.monotonic() - self.started, 1e-9)
+        return self.w["games"] / elapsed
+
+    def window(self, min_seconds: float) -> dict[str, float] | None:
+        """TensorBoard figures of the window, once it is ``min_seconds`` long and has games."""
+        elapsed = time.monotonic() - self.window_start
+        w = self.w
+        if elapsed < min_seconds or w["games"] == 0:
+            return None
+        out = {
+            "charts/selfplay_games_per_s": w["games"] / elapsed,
+            "charts/simulations_per_s": w["simulations"] / elapsed,
+            "charts/game_length": w["length_sum"] / w["games"],
+            "charts/resignation_rate": w["resignations"] / w["games"],
+            "charts/draw_rate": w["draws"] / w["games"],
+            "charts/first_player_win_rate": w["first_player_wins"] / w["games"],
+        }
+        rate = self.false_positive_rate()
+        if rate is not None:
+            out["charts/resign_false_positive_rate"] = rate
+        self._reset_window()
+        return out
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """``elo/vs_random 412, solver/optimal_share 0.97``: integers bare, others to 3 digits."""
+    parts = []
+    for key, value in metrics.items():
+        text = f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.3g}"
+        parts.append(f"{key} {text}")
+    return ", ".join(parts)
+
+
+def strength_text(metrics: dict[str, float]) -> str:
+    """The ladder's result in a few words: W/D/L per opponent and the solver's optimal shares."""
+    parts = []
+    for key in metrics:
+        if key.startswith("wdl/") and key.endswith("_win"):
+            name = key[len("wdl/") : -len("_win")]
+            w, d, l = (metrics.get(f"wdl/{name}_{r}") for r in ("win", "draw", "loss"))
+            if d is not None and l is not None:
+                parts.append(f"vs {name} {w:.0f}/{d:.0f}/{l:.0f} W/D/L")
+    search = metrics.get("solver/optimal_share_search")
+    policy = metrics.get("solver/optimal_share_policy")
+    if search is not None:
+        parts.append(
+            f"optimal moves on solver-labelled positions {search:.1%} with search"
+            + (f", {policy:.1%} by the policy alone" if policy is not None else "")
+        )
+    return "; ".join(parts) if parts else format_metrics(metrics)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def summary_paragraph(result: Any) -> str:
+    """The end-of-run paragraph: work done, losses, strength, where things are."""
+    rate = result.games / max(result.seconds, 1e-9)
+    sims = result.simulations / max(result.seconds, 1e-9)
+    trained = result.step - result.start_step
+    text = (
+        f"Trained for {trained} steps (step {result.step}) in {_duration(result.seconds)}: "
+        f"{result.games:,} self-play games this session ({rate:.1f} games/s, "
+        f"{sims:,.0f} simulations/s), {result.positions:,} positions generated in all, "
+        f"{result.buffer_size:,} in the replay buffer."
+    )
+    if result.losses:
+        text += (
+            f" Final losses: policy {result.losses.get('losses/policy', float('nan')):.3f}, "
+            f"value {result.losses.get('losses/value', float('nan')):.3f}."
+        )
+    if result.resign_false_positive_rate is not None:
+        text += f" Resignation false positives: {result.resign_false_positive_rate:.1%}."
+    if result.evaluation:
+        text += f" Strength at step {result.evaluation_step}: {strength_text(result.evaluation)}."
+    else:
+        text += " Strength: no evaluation ladder result (evaluation unavailable or not run)."
+    if len(result.games_by_node) > 1:
+        text += f" Games by node: {', '.join(str(v) for v in result.games_by_node.values())}."
+    if result.checkpoint is not None:
+        text += f" Latest checkpoint: {result.checkpoint}."
+    text += f" TensorBoard: tensorboard --logdir {result.run_dir}"
+    return text
+
+
+@dataclass
+class TrainResult:
+    """What a finished run reports (also written to run_dir/summary.json)."""
+
+    run_dir: Path
+    step: int
+    start_step: int
+    seconds: float
+    games: int
+    positions: int
+    simulations: int
+    losses: dict[str, float] = field(default_factory=dict)
+    evaluation: dict[str, float] = field(default_factory=dict)
+    evaluation_step: int | None = None
+    checkpoint: Path | None = None
+    games_by_node: dict[str, int] = field(default_factory=dict)
+    resign_false_positive_rate: float | None = None
+    buffer_size: int = 0
+
+    def summary(self) -> str:
+        """One paragraph: work done, losses, strength (the last ladder result), files."""
+        return summary_paragraph(self)
+
+    def as_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["run_dir"] = str(self.run_dir)
+        out["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
+        return out

@@ -1,0 +1,130 @@
+"""Ray at the edge: self-play workers and the inference server as actors.
+
+The classes here are plain; ``start_workers`` and ``start_inference_server`` wrap them with
+``ray.remote``. Workers are spread over the cluster's nodes (``SPREAD``), one CPU each. Only
+numpy arrays and plain numbers go in and out of their methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import ray
+import torch
+
+from alphazero.network import NetworkConfig, PolicyValueNet, make_evaluate_fn
+from games import get_game
+from search import SearchParams
+from selfplay.inference import InferenceServer
+from selfplay.weights import load_numpy_weights
+from selfplay.worker import SelfPlayWorker
+
+logger = logging.getLogger(__name__)
+
+
+def _no_weights(observations: np.ndarray, legal: np.ndarray):
+    raise RuntimeError("self-play worker has no network weights yet (call set_weights)")
+
+
+class SelfPlayActor:
+    """A ``SelfPlayWorker`` with its own CPU copy of the network, or the inference server's.
+
+    ``play()`` runs for ``config.report_seconds`` and returns (trajectories, stats), both numpy
+    or plain numbers; stats also name the worker, its node and the weight version used.
+    """
+
+    def __init__(
+        self,
+        game_name: str,
+        network: NetworkConfig,
+        params: SearchParams,
+        config,
+        *,
+        worker_id: int,
+        seed: int,
+        server: Any = None,
+    ):
+        torch.set_num_threads(1)  # measured: more threads per process is slower on 2 cores
+        self.game = get_game(game_name)
+        self.config = config
+        self.worker_id = worker_id
+        self.server = server
+        self.version = -1
+        self.model = None
+        if server is None:
+            self.model = PolicyValueNet(network, self.game.observation_shape, self.game.num_actions)
+        evaluate = self._remote_evaluate if server is not None else _no_weights
+        self.worker = SelfPlayWorker(self.game, evaluate, params, config, seed=seed)
+        self.node_id = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+
+    def node(self) -> str:
+        """The Ray node this worker runs on."""
+        return self.node_id
+
+    def _remote_evaluate(self, observations: np.ndarray, legal: np.ndarray):
+        return ray.get(self.server.evaluate.remote(observations, legal))
+
+    def set_weights(self, version: int, weights: dict[str, np.ndarray] | None) -> int:
+        """Use weight version ``version`` (None: the inference server holds the weights)."""
+        if self.model is not None and weights is not None:
+            load_numpy_weights(self.model, weights)
+            self.worker.set_evaluate(make_evaluate_fn(self.model, "cpu", num_threads=1))
+        self.version = version
+        return version
+
+    def play(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        trajectories, stats = self.worker.play(seconds=self.config.report_seconds)
+        stats.update(worker_id=self.worker_id, node_id=self.node_id, version=self.version)
+        return trajectories, stats
+
+
+def start_workers(
+    count: int,
+    game_name: str,
+    network: NetworkConfig,
+    params: SearchParams,
+    config,
+    *,
+    seed: int,
+    server: Any = None,
+    first_id: int = 0,
+) -> list:
+    """``count`` self-play actors, one CPU each, spread over the cluster's nodes."""
+    actor = ray.remote(num_cpus=1, max_restarts=0)(SelfPlayActor)
+    return [
+        actor.options(scheduling_strategy="SPREAD", name=None).remote(
+            game_name,
+            network,
+            params,
+            config,
+            worker_id=first_id + i,
+            seed=seed + 7919 * (first_id + i),
+            server=server,
+        )
+        for i in range(count)
+    ]
+
+
+def start_inference_server(
+    game_name: str, network: NetworkConfig, *, device: str, clients: int, max_wait_s: float
+) -> Any:
+    """The inference server actor, given a GPU when the cluster has one and CPU isn't forced."""
+    game = get_game(game_name)
+    gpus = ray.cluster_resources().get("GPU", 0)
+    use_gpu = device != "cpu" and gpus >= 1
+    if not use_gpu:
+        logger.info("inference server: no GPU in the cluster (or device=cpu): CPU fallback")
+    # No CPU reserved: on a CPU it does the network work the workers then no longer do.
+    actor = ray.remote(num_cpus=0, num_gpus=1 if use_gpu else 0, max_concurrency=1000)(
+        InferenceServer
+    )
+    return actor.remote(
+        network,
+        game.observation_shape,
+        game.num_actions,
+        device="auto" if use_gpu else "cpu",
+        clients=clients,
+        max_wait_s=max_wait_s,
+    )

@@ -1,0 +1,195 @@
+"""`alphazero train` end to end: a tiny tic-tac-toe run, and resuming after a kill."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alphazero import rundir
+from alphazero.cli import main
+from alphazero.replay import ReplayBuffer
+
+TINY = [
+    "network.blocks=1",
+    "network.channels=8",
+    "network.value_hidden=8",
+    "search.simulations=8",
+    "selfplay.games_per_worker=8",
+    "selfplay.report_seconds=0.5",
+    "train.batch_size=16",
+    "train.min_buffer=16",
+    "train.buffer_size=100000",
+    "train.publish_every=1",
+]
+
+
+def sets(*items):
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def run_cli(*args, timeout=400):
+    return subprocess.run(
+        [sys.executable, "-m", "alphazero.cli", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_two_iterations_end_to_end(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "tictactoe",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        *sets(
+            *TINY,
+            "train.steps=2",
+            "train.checkpoint_every=1",
+            "train.eval_every=2",
+            "train.eval_games=2",
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["step"] == 2 and summary["games"] > 0 and summary["positions"] >= 16
+    assert "Trained for 2 steps" in proc.stdout and "Strength at step 2" in proc.stdout
+    assert summary["evaluation"], "the ladder ran at the last step"
+    assert [s for s, _ in rundir.list_checkpoints(run_dir)] == [1, 2]
+    assert (run_dir / "checkpoints" / "step_00000002.replay.npz").is_file()
+    assert (run_dir / "checkpoints" / "best.pt").is_file()
+    assert rundir.read_config(run_dir).train.steps == 2  # the resolved config was saved
+    tags = tensorboard_tags(run_dir)
+    assert {
+        "losses/policy",
+        "losses/value",
+        "charts/policy_entropy",
+        "charts/selfplay_games_per_s",
+        "charts/buffer_size",
+    } <= tags
+    assert any(tag.startswith("eval/") for tag in tags)
+
+
+def tensorboard_tags(run_dir: Path) -> set:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return set(events.Tags()["scalars"])
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, start time) of every process, from /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), fields[19])
+    return table
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL the training process, then whatever it started that is still alive.
+
+    Processes are identified by pid and start time, so a reused pid is never hit.
+    """
+    table = _processes()
+    found, frontier = [], [proc.pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in table.items() if ppid == parent]
+        found += [(pid, table[pid][1]) for pid in children]
+        frontier += children
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(2)
+    now = _processes()
+    for pid, started in found:
+        if pid in now and now[pid][1] == started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.slow
+def test_resume_after_kill_continues_step_and_buffer(tmp_path):
+    run_dir = tmp_path / "run"
+    args = [
+        "--no-progress",
+        *sets(*TINY, "train.checkpoint_every=3", "train.eval_every=0", "train.sample_reuse=1.0"),
+    ]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alphazero.cli",
+            "train",
+            "tictactoe",
+            "--run-dir",
+            str(run_dir),
+            *args,
+            "--set",
+            "train.steps=1000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 300
+        while len(rundir.list_checkpoints(run_dir)) < 2:  # killed between checkpoints
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, "no checkpoint after 300 s"
+            time.sleep(0.2)
+    finally:
+        kill_tree(proc)
+    step, path = rundir.list_checkpoints(run_dir)[-1]
+    buffer = ReplayBuffer.load(rundir.replay_path(path))
+    saved = buffer.contents()
+    # Train past what the saved positions allow (reuse 1, batch 16), so new games are needed.
+    target = buffer.total_added // 16 + 2
+
+    resumed = run_cli("--resume", str(run_dir), *args, "--set", f"train.steps={target}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from {path}: step {step}" in resumed.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["start_step"] == step and summary["step"] == target
+    final_step, final = rundir.list_checkpoints(run_dir)[-1]
+    assert final_step == target
+    after = ReplayBuffer.load(rundir.replay_path(final)).contents()
+    n = len(saved[0])
+    assert len(after[0]) > n  # new games were added after the saved ones ...
+    for old, new in zip(saved, after):  # ... and none of the saved ones was lost
+        np.testing.assert_array_equal(new[:n], old)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["train"]) == 2
+    assert "give a CONFIG" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert main(["train", "tictactoe", "--set", "train.optimizer=adam"]) == 2
+    assert "sgd or adamw" in capsys.readouterr().err
+
+
+def test_missing_evaluation_module_is_logged(monkeypatch, caplog):
+    from alphazero import train_remote as train
+
+    monkeypatch.setitem(sys.modules, "alphazero.evaluation", None)  # import fails
+    with caplog.at_level(logging.WARNING):
+        assert not train.evaluation_available()
+    assert "evaluation ladder unavailable" in caplog.text

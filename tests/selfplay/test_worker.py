@@ -1,0 +1,122 @@
+"""SelfPlayWorker without Ray: trajectory shapes, value targets, resignation accounting."""
+
+import numpy as np
+import pytest
+
+from alphazero.config import SelfPlayConfig
+from games import get_game
+from search import SearchParams, uniform_evaluate
+from selfplay.worker import SelfPlayWorker
+
+TTT = get_game("tictactoe")
+C4 = get_game("connect4")
+
+
+def make_worker(game=TTT, evaluate=uniform_evaluate, sims=16, arm="puct", seed=0, **selfplay):
+    config = SelfPlayConfig(**{"games_per_worker": 4, "resign_threshold": -1.0, **selfplay})
+    return SelfPlayWorker(
+        game, evaluate, SearchParams(arm=arm, simulations=sims), config, seed=seed
+    )
+
+
+def split_games(trajectories):
+    bounds = np.cumsum(trajectories["game_lengths"])[:-1]
+    return [np.split(trajectories[key], bounds) for key in ("values", "observations")]
+
+
+@pytest.mark.parametrize("arm", ["puct", "gumbel"])
+def test_trajectory_shapes_and_policies(arm):
+    worker = make_worker(arm=arm)
+    traj, stats = worker.play(moves=12)
+    t = traj["values"].shape[0]
+    assert stats["games"] == len(traj["game_lengths"]) > 0
+    assert traj["game_lengths"].sum() == t == stats["positions"]
+    assert traj["observations"].shape == (t, 3, 3, 3) and traj["observations"].dtype == np.float32
+    assert traj["policies"].shape == (t, 9) and traj["legal_masks"].shape == (t, 9)
+    np.testing.assert_allclose(traj["policies"].sum(axis=1), 1.0, atol=1e-5)
+    assert not (traj["policies"][~traj["legal_masks"]] > 0).any()  # no mass on illegal moves
+    assert set(np.unique(traj["values"])) <= {-1.0, 0.0, 1.0}
+    assert stats["simulations"] == 12 * 4 * 16  # every game searched every move
+    assert (
+        stats["first_player_wins"] + stats["draws"] + stats["second_player_wins"] == stats["games"]
+    )
+
+
+def test_value_targets_alternate_and_winner_moved_last():
+    traj, _ = make_worker(seed=3).play(moves=20)
+    for values, observations in zip(*split_games(traj)):
+        assert (values[:-1] == -values[1:]).all() or (values == 0).all()
+        assert observations[0].sum() == 9  # a game starts on the empty board (ones plane only)
+        if values[-1] != 0:
+            assert values[-1] == 1.0  # the last recorded move (no resignation) was the winner's
+
+
+def test_connect4_games_and_tree_reuse():
+    worker = make_worker(game=C4, sims=8, games_per_worker=3)
+    traj, stats = worker.play(moves=3)
+    assert traj["values"].shape == (0,) and stats["games"] == 0  # nothing finished yet
+    assert stats["moves"] == 9
+    # advance() kept each chosen child's subtree (set_roots would have emptied the tree):
+    # the next search starts from an evaluated root with visits.
+    assert (worker.mcts.tree.num_nodes >= 1).all()
+    assert (worker.mcts.tree.visits[:, 0] > 0).all()
+
+
+def x_is_lost(observations, legal):
+    """Value -0.99 when X (the first player) is to move, +0.99 when O is."""
+    own = observations[:, 0].sum(axis=(1, 2))
+    opponent = observations[:, 1].sum(axis=(1, 2))
+    values = np.where(own == opponent, -0.99, 0.99).astype(np.float32)
+    return np.zeros(legal.shape, np.float32), values
+
+
+def test_resignation_ends_games():
+    worker = make_worker(evaluate=x_is_lost, resign_threshold=-0.9, resign_playthrough=0.0)
+    traj, stats = worker.play(moves=5)
+    assert stats["resignations"] == stats["games"] == 5 * 4  # X resigns at once, every game
+    assert stats["second_player_wins"] == stats["games"] and stats["moves"] == 0
+    assert (traj["game_lengths"] == 1).all() and (traj["values"] == -1.0).all()
+    assert stats["resign_checks"] == 0
+
+
+def test_playthrough_counts_false_resignations():
+    worker = make_worker(evaluate=x_is_lost, resign_threshold=-0.9, resign_playthrough=1.0)
+    _, stats = worker.play(moves=30)
+    assert stats["resignations"] == 0 and stats["games"] > 0
+    assert stats["resign_checks"] == stats["games"]  # X wanted to resign in every game
+    # A false positive is a game X did not lose.
+    assert stats["false_positives"] == stats["first_player_wins"] + stats["draws"]
+
+
+def test_playout_cap_randomisation_records_only_full_searches():
+    worker = make_worker(fast_simulations=2, full_search_share=0.5, seed=1)
+    _traj, stats = worker.play(moves=40)
+    assert 0 < stats["positions"] < stats["moves"]
+    assert stats["simulations"] < 40 * 4 * 16
+
+
+def test_play_needs_exactly_one_limit():
+    worker = make_worker()
+    with pytest.raises(ValueError):
+        worker.play()
+    _, stats = worker.play(seconds=0.01)
+    assert stats["moves"] >= 4  # at least one move in every game
+
+
+def test_set_evaluate_is_used():
+    calls = []
+
+    def counting(obs, legal):
+        calls.append(len(obs))
+        return uniform_evaluate(obs, legal)
+
+    worker = make_worker()
+    worker.set_evaluate(counting)
+    worker.play(moves=1)
+    assert calls and max(calls) <= 4  # one leaf per tree per network call
+
+
+def test_selfplay_simulations_override_the_search_budget():
+    worker = make_worker(sims=64, simulations=8)
+    _, stats = worker.play(moves=2)
+    assert stats["simulations"] == 2 * 4 * 8
