@@ -119,7 +119,8 @@ def test_training_spreads_workers_over_two_nodes(two_node_cluster, tmp_path):
         "selfplay.games_per_worker=8",
         "selfplay.report_seconds=0.5",
         "train.batch_size=16",
-        "train.min_buffer=400",
+        "train.min_buffer=1500",  # both nodes must contribute, even with a slow-starting node
+        "train.buffer_size=4000",
         "train.steps=4",
         "train.publish_every=2",
         "train.checkpoint_every=4",
