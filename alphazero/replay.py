@@ -15,12 +15,12 @@ Sampling draws positions uniformly and applies a random symmetry of the game to 
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from alphazero.checkpoint import atomic_write
 
 MAX_POLICY_ENTRIES = 256
 """Policy entries stored per position; chess has at most 218 legal moves."""
@@ -169,9 +169,6 @@ class ReplayBuffer:
     # ------------------------------------------------------------ save/load
     def save(self, path: str | os.PathLike) -> None:
         """Write the buffer to ``path`` (.npz) atomically: write a temporary file, fsync, rename."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         meta = np.array(
             [
                 self.capacity,
@@ -183,18 +180,8 @@ class ReplayBuffer:
             ],
             dtype=np.int64,
         )
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, meta=meta, **{name: getattr(self, name)[: self.size] for name in _FIELDS}
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        arrays = {name: getattr(self, name)[: self.size] for name in _FIELDS}
+        atomic_write(path, lambda f: np.savez(f, meta=meta, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike, capacity: int | None = None) -> ReplayBuffer:
