@@ -187,6 +187,9 @@ class Learner:
 
 
 def _make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    # SGD is the default: fitting fresh networks to fixed replay data (20k tic-tac-toe and 112k
+    # Connect Four positions, 600-800 steps), SGD (lr 0.02-0.05) and AdamW (lr 1e-3-3e-3)
+    # reached the same held-out policy and value losses to within 0.015.
     if config.optimizer == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(

@@ -375,13 +375,14 @@ class _Trainer:
         for worker in self.workers:
             ray.kill(worker, no_restart=True)
         self.plays.clear()
+        self._log_selfplay(min_seconds=0.0)  # the last, possibly short, window
         while self.evals:  # the last ladder result is the run's strength figure
             ready, _ = ray.wait(list(self.evals), num_returns=1)
             self._on_evaluated(ready[0])
 
     # --------------------------------------------------------------- logging
-    def _log_selfplay(self) -> None:
-        window = self.meter.window(min_seconds=10.0)
+    def _log_selfplay(self, min_seconds: float = 10.0) -> None:
+        window = self.meter.window(min_seconds=min_seconds)
         if window is None:
             return
         for key, value in window.items():
