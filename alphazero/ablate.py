@@ -116,6 +116,9 @@ class AblationConfig:
     """Lower stone-count bounds of the strata reported separately (e.g. [16, 20, 24])."""
     openings: int = 50
     """Balanced openings for the matches; each is played twice, colours swapped."""
+    match_checkpoints: tuple[str, ...] = ()
+    """Labels of the checkpoints whose arms play the head-to-head matches (empty: all). The
+    matches cost far more than the labelled positions; limiting them keeps a run in hours."""
     opening_plies: tuple[int, ...] = (4, 8)
     """Fewest and most random plies of an opening."""
     opening_margin: int = 2
@@ -142,6 +145,9 @@ class AblationConfig:
         unknown = [a for a in self.arms if a not in ARMS]
         if unknown:
             raise ValueError(f"unknown arm {unknown[0]!r} in arms (known: {', '.join(ARMS)})")
+        missing = [m for m in self.match_checkpoints if m not in self.checkpoints]
+        if missing:
+            raise ValueError(f"match_checkpoints: {missing[0]!r} is not a checkpoint label")
         if self.learned_on and self.learned_on not in self.checkpoints:
             raise ValueError(f"learned_on {self.learned_on!r} is not a checkpoint label")
         if not self.budgets or min(self.budgets) < 1 or not self.seeds or not self.c_grid:
@@ -602,7 +608,9 @@ def run_arms_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) -> R
         scores = _score_arms(study, label, evaluate, evaluation, tuned, weights)
         _differences(study, label, scores, strata_of(evaluation.stones, cfg.strata),
                      len(kept))
-        _matches(study, label, evaluate, tuned, weights, openings)
+        if not cfg.match_checkpoints or label in cfg.match_checkpoints:
+            _matches(study, label, evaluate, tuned, weights, openings)
+        write_results(results.rows, out_dir)  # a stopped run keeps every finished checkpoint
     results.writer.close()
     return results
 
@@ -767,6 +775,7 @@ def run_boundary_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) 
         solved[label] = split.optimal[np.arange(len(split.positions))[None, :], action]
         log(f"[{label}] PUCT optimal share by budget: " + ", ".join(
             f"{b}: {s:.3f}" for b, s in zip(budgets, solved[label].mean(axis=1))))
+        write_results(results.rows, out_dir)
     first = next(iter(solved))
     first_ever, first_top = solved[first].any(axis=0), solved[first][-1].mean()
     for label, grid in solved.items():
@@ -783,19 +792,26 @@ def run_boundary_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) 
 
 # --------------------------------------------------------------------------- outputs
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
-    """``results.csv`` and ``results.json`` (non-finite values as empty / null)."""
+    """``results.csv`` and ``results.json`` (non-finite values as empty / null), each written
+    atomically: the studies call this after every checkpoint, so a stopped run keeps what it
+    finished."""
     import csv
+    import io
     import json
 
-    with open(out_dir / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=Results.COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "value": row["value"] if np.isfinite(row["value"]) else
-                             ("inf" if row["value"] > 0 else "-inf" if row["value"] < 0 else "")})
+    from alphazero.checkpoint import atomic_write
+
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=Results.COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "value": row["value"] if np.isfinite(row["value"]) else
+                         ("inf" if row["value"] > 0 else "-inf" if row["value"] < 0 else "")})
     clean = [{**row, "value": row["value"] if np.isfinite(row["value"]) else None}
              for row in rows]
-    (out_dir / "results.json").write_text(json.dumps(clean, indent=1, allow_nan=False) + "\n")
+    data = (json.dumps(clean, indent=1, allow_nan=False) + "\n").encode()
+    atomic_write(out_dir / "results.csv", lambda f: f.write(text.getvalue().encode()))
+    atomic_write(out_dir / "results.json", lambda f: f.write(data))
 
 
 def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",

@@ -33,6 +33,7 @@ tuning_positions: 20
 c_grid: [0.5, 2.0]
 strata: [4, 6]
 openings: 2
+match_checkpoints: [saved]
 opening_plies: [1, 2]
 opening_margin: 0
 resamples: 200
@@ -94,8 +95,17 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     assert diff and {r["stratum"] for r in diff} >= {"all", "4-5", "6+"}
     games = [float(r["value"]) for r in rows if r["metric"] == "games" and r["seed"] == "0"]
     assert games and all(g == 4 for g in games)  # 2 openings x both colours
+    assert {r["checkpoint"] for r in rows if r["metric"] == "games"} == {"saved"}
     summary = (out / "summary.md").read_text()
     assert "## Checkpoint `saved`" in summary and "Pre-registered targets" in summary
+    assert "## Checkpoint `other`" in summary  # no matches there: accuracy tables only
+
+
+def test_match_checkpoints_must_name_a_checkpoint(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh:0'}\nmatch_checkpoints: [b]\n")
+    with pytest.raises(ValueError, match="match_checkpoints: 'b'"):
+        load_ablation_config(str(bad))
 
 
 def test_boundary_study_writes_its_figure(small_config, tmp_path):
