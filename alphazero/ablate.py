@@ -68,6 +68,12 @@ class LearnedTraining:
     """Simulation budgets sampled during training."""
     seed: int = 0
     """Seeds the network initialisation and the sampling of decisions."""
+    method: str = "deviation"
+    """Gradient of the selection (``TrainSearchConfig.method``): deviation or reinforce."""
+
+    def __post_init__(self) -> None:
+        if self.method not in ("deviation", "reinforce"):
+            raise ValueError(f"train.method must be deviation or reinforce, not {self.method!r}")
 
 
 @dataclass(frozen=True)
@@ -563,11 +569,12 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
         study.log(f"learned search: {cfg.learned_weights}")
         return LearnedSearch.load(cfg.learned_weights).weights(), training
     t = cfg.train
-    study.log(f"training the learned search on {cfg.learned_label}: {t.iterations} iterations,"
-              f" {len(training)} positions, budgets {list(t.budgets)}")
+    study.log(f"training the learned search on {cfg.learned_label} ({t.method}): "
+              f"{t.iterations} iterations, {len(training)} positions, budgets {list(t.budgets)}")
     costs = np.stack([solver_costs(p.scores, game.num_actions) for p in training])
-    train_cfg = TrainSearchConfig(budgets=t.budgets, positions_per_batch=t.batch,
-                                  iterations=t.iterations, seed=t.seed)
+    train_cfg = TrainSearchConfig(method=t.method, budgets=t.budgets,
+                                  positions_per_batch=t.batch, iterations=t.iterations,
+                                  seed=t.seed)
     writer = study.results.writer
 
     def log(it: int, stats: dict) -> None:
@@ -579,7 +586,7 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
                                    costs, train_cfg, log=log)
     learned.meta.update({"game": game.name, "network": cfg.checkpoints[cfg.learned_label],
                          "budgets": list(t.budgets), "teacher": "solver",
-                         "iterations": t.iterations})
+                         "method": t.method, "iterations": t.iterations})
     learned.save(out_dir / "learned_search.pt")
     return learned.weights(), training
 

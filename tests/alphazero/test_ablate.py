@@ -108,6 +108,15 @@ def test_match_checkpoints_must_name_a_checkpoint(tmp_path):
         load_ablation_config(str(bad))
 
 
+def test_training_method_is_checked(tmp_path):
+    path = tmp_path / "method.yaml"
+    path.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {method: reinforce}\n")
+    assert load_ablation_config(str(path)).train.method == "reinforce"
+    path.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {method: ppo}\n")
+    with pytest.raises(ConfigError, match="train.method must be deviation or reinforce"):
+        load_ablation_config(str(path))
+
+
 def test_boundary_study_writes_its_figure(small_config, tmp_path):
     out = tmp_path / "boundary"
     assert main(["ablate", str(small_config), "--study", "boundary", "--out", str(out)]) == 0
