@@ -89,7 +89,9 @@ class LearnedSearch:
                                  "readout_features": list(READOUT_FEATURES)})
 
     @classmethod
-    def load(cls, path: str | Path) -> "LearnedSearch":
+    def load(cls, path: str | Path, *, expected_game: str | None = None) -> "LearnedSearch":
+        """Read ``save``'s file; ``CheckpointError`` if it is missing, corrupt, trained on
+        other features, or (with ``expected_game``) trained for another game."""
         from alphazero.checkpoint import CheckpointError
 
         path = Path(path)
@@ -104,6 +106,10 @@ class LearnedSearch:
             raise CheckpointError(f"{path} is not a learned-search file ({FORMAT})")
         if data["selection_features"] != list(SELECTION_FEATURES):
             raise CheckpointError(f"{path} was trained on other features; train it again")
+        trained_for = data["meta"].get("game")
+        if expected_game is not None and trained_for not in (None, expected_game):
+            raise CheckpointError(f"learned search weights {path} were trained for "
+                                  f"{trained_for}, not {expected_game}")
         learned = cls(ScoreNet(NUM_SELECTION_FEATURES), ScoreNet(NUM_READOUT_FEATURES),
                       data["meta"])
         learned.selection.load_state_dict(data["selection"])

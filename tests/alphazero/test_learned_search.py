@@ -197,3 +197,43 @@ def test_train_search_reinforce_command(random_net, tmp_path, capsys):
     assert code == 0 and "method reinforce" in capsys.readouterr().out
     assert LearnedSearch.load(out).meta["method"] == "reinforce"
 
+
+def _saved_learned(path, game):
+    learned = LearnedSearch.fresh(0, game=game)
+    torch.nn.init.normal_(learned.selection.l3.weight)
+    learned.save(path)
+    return learned
+
+
+def test_train_with_learned_arm_checks_its_weights_before_starting(tmp_path, monkeypatch,
+                                                                   capsys):
+    import ray
+
+    import alphazero.train as train_module
+
+    ok = tmp_path / "ttt_search.pt"
+    expected = _saved_learned(ok, "tictactoe").weights()
+    _saved_learned(tmp_path / "c4_search.pt", "connect4")
+    started = []
+
+    class Done:
+        def summary(self):
+            return "done"
+
+    monkeypatch.setattr(train_module._Trainer, "run",
+                        lambda self: started.append(self.learned) or Done())
+
+    def train(weights):
+        return main(["train", "tictactoe", "--run-dir", str(tmp_path / "run"), "--no-progress",
+                     "--set", "search.arm=learned", "--set", f"search.learned_weights={weights}"])
+
+    assert train(tmp_path / "none.pt") == 2
+    err = capsys.readouterr().err
+    assert "no learned search weights for tictactoe" in err and "Traceback" not in err
+    assert train(tmp_path / "c4_search.pt") == 2
+    assert "trained for connect4, not tictactoe" in capsys.readouterr().err
+    assert not started and not ray.is_initialized()  # rejected before Ray or any worker
+    assert train(ok) == 0
+    (arrays,) = started  # what the self-play actors are sent: numpy arrays
+    np.testing.assert_array_equal(arrays["selection"], expected.selection)
+    np.testing.assert_array_equal(arrays["readout"], expected.readout)
