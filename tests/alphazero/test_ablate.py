@@ -203,3 +203,13 @@ def test_strata_and_matching_budget():
     assert matching_budget(budgets, shares, 0.65) == pytest.approx(2 ** 3.5)
     assert matching_budget(budgets, shares, 0.4) == 4
     assert matching_budget(budgets, shares, 0.9) is None
+
+
+def test_split_modules_are_re_exported():
+    """ablate.py runs the studies; its former contents live in ablate_* modules and are still
+    importable from alphazero.ablate."""
+    import alphazero.ablate as ablate
+    import alphazero.ablate_report as report
+
+    assert all(hasattr(ablate, name) for name in ablate.__all__)
+    assert ablate.write_reports is report.write_reports and ablate.Results is report.Results
