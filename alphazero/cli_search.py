@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=32, help="decisions per iteration")
     p.add_argument("--teacher", choices=["auto", "solver", "search"], default="auto",
                    help="cost of a move: solver labels, or the network with 8x the budget")
+    p.add_argument("--method", choices=["deviation", "reinforce"], default="deviation",
+                   help="gradient of the selection: deviation (every child of a sampled "
+                   "decision tried, exact expectation) or reinforce (one child sampled, a "
+                   "paired PUCT search as the baseline; two searches per decision)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_train_search)
@@ -105,14 +109,14 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir or f"runs/{game.name}-search-{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out) if args.out else run_dir / "search.pt"
-    print(f"train-search {game.name}: network {args.checkpoint}, teacher {teacher}, budgets "
-          f"{budgets}, run dir {run_dir}", flush=True)
+    print(f"train-search {game.name}: network {args.checkpoint}, teacher {teacher}, method "
+          f"{args.method}, budgets {budgets}, run dir {run_dir}", flush=True)
     states, costs = training_positions(game, evaluate, config.search, args.positions, teacher,
                                        budgets, args.seed)
     held_states, held_costs = training_positions(game, evaluate, config.search,
                                                  min(500, args.positions), teacher, budgets,
                                                  args.seed + 100)
-    cfg = TrainSearchConfig(budgets=budgets, positions_per_batch=args.batch,
+    cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions_per_batch=args.batch,
                             iterations=args.iterations, seed=args.seed)
     writer = SummaryWriter(str(run_dir))
     bar = tqdm(total=args.iterations, desc="train-search", unit="it")
@@ -130,7 +134,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     bar.close()
     learned.meta.update({"game": game.name, "network": str(args.checkpoint),
                          "budgets": list(budgets), "teacher": teacher,
-                         "iterations": args.iterations})
+                         "method": args.method, "iterations": args.iterations})
     learned.save(out)
     weights = learned.weights()
     print(f"\nheld-out cost of the chosen move ({len(held_states)} positions; 0 = keeps the "

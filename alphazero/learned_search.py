@@ -1,11 +1,20 @@
 """Training the learned search: torch twins of the Numba networks, and the training loop.
 
 The signal is how good the search's final answer is. For a sampled decision inside a search
-(simulation s, depth d), every child is forced in turn and the search finished; the final
-answers' costs give the exact effect of that one choice with everything else fixed (a one-step
-deviation). The selection network is trained to lower the expected cost of its softened choice
-``softmax((PUCT score + residual) / tau)``; the readout to lower the expected cost of its move
-distribution. A penalty on the residual keeps the rule near PUCT. The cost of a move is 0 when
+(simulation s, depth d), the selection network is trained to lower the expected final cost of
+its softened choice ``softmax((PUCT score + residual) / tau)``, by one of two estimators of the
+same gradient (``TrainSearchConfig.method``):
+
+* ``deviation``: every child is forced in turn and the search finished; the final answers'
+  costs give the exact effect of that one choice with everything else fixed (a one-step
+  deviation), and the expectation over the softened choice is computed exactly.
+* ``reinforce``: one child is sampled from the softened choice and the search finished; the
+  log-probability of the sample is weighted by the search's cost minus the cost of a paired
+  PUCT search of the same position and budget (a baseline independent of the sample). Two
+  searches per decision instead of one per child, at the price of variance.
+
+The readout is trained to lower the expected cost of its move distribution. A penalty on the
+residual keeps the rule near PUCT. The cost of a move is 0 when
 it keeps the game-theoretic value (solver or perfect play), else 1, plus a small term for the
 score lost; without a solver, the teacher is the same network searching with 8x the budget.
 
@@ -80,7 +89,9 @@ class LearnedSearch:
                                  "readout_features": list(READOUT_FEATURES)})
 
     @classmethod
-    def load(cls, path: str | Path) -> "LearnedSearch":
+    def load(cls, path: str | Path, *, expected_game: str | None = None) -> "LearnedSearch":
+        """Read ``save``'s file; ``CheckpointError`` if it is missing, corrupt, trained on
+        other features, or (with ``expected_game``) trained for another game."""
         from alphazero.checkpoint import CheckpointError
 
         path = Path(path)
@@ -95,6 +106,10 @@ class LearnedSearch:
             raise CheckpointError(f"{path} is not a learned-search file ({FORMAT})")
         if data["selection_features"] != list(SELECTION_FEATURES):
             raise CheckpointError(f"{path} was trained on other features; train it again")
+        trained_for = data["meta"].get("game")
+        if expected_game is not None and trained_for not in (None, expected_game):
+            raise CheckpointError(f"learned search weights {path} were trained for "
+                                  f"{trained_for}, not {expected_game}")
         learned = cls(ScoreNet(NUM_SELECTION_FEATURES), ScoreNet(NUM_READOUT_FEATURES),
                       data["meta"])
         learned.selection.load_state_dict(data["selection"])
@@ -116,8 +131,14 @@ def solver_costs(scores: Sequence[int | None], num_actions: int) -> np.ndarray:
     return cost
 
 
+METHODS = ("deviation", "reinforce")
+
+
 @dataclass
 class TrainSearchConfig:
+    method: str = "deviation"
+    """Gradient of the selection: deviation (every child of a decision tried) or reinforce
+    (one child sampled from the softened rule, a paired PUCT search as the baseline)."""
     budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
     positions_per_batch: int = 32
     iterations: int = 200
@@ -130,6 +151,10 @@ class TrainSearchConfig:
     depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
     """Probability of forcing a decision at depth 0, 1, 2."""
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
 
 
 def sample_decisions(rng: np.random.Generator, count: int, cfg: TrainSearchConfig):
@@ -166,23 +191,34 @@ def deviation_batch(game, evaluate, params: SearchParams, learned: LearnedSearch
             "value": result.value, "tree_costs": costs.repeat(width, axis=0)}
 
 
+def _softened_logits(net: ScoreNet, feats, scores, count, temperature: float):
+    """(logits [D, W] of softmax((PUCT + residual) / tau), -1e9 beyond each row's children;
+    residual [D, W]; valid bool[D, W]) of recorded decisions."""
+    feats = torch.as_tensor(feats, dtype=torch.float32)  # [D, W, F]
+    scores = torch.as_tensor(scores, dtype=torch.float32)  # [D, W]
+    count = torch.as_tensor(count)
+    valid = torch.arange(scores.shape[1])[None, :] < count[:, None]  # [D, W]
+    residual = net(feats)  # [D, W]
+    logits = ((scores + residual) / temperature).masked_fill(~valid, -1e9)
+    return logits, residual, valid
+
+
 def selection_loss(net: ScoreNet, batch: dict, cfg: TrainSearchConfig):
-    count = torch.as_tensor(batch["count"])
-    keep = count > 0
+    """Expected cost of the softened choice over the deviations, minus their mean cost, plus
+    the pull toward PUCT; and the cost of the rule's own choice. (None, nan) if nothing
+    was recorded."""
+    keep = batch["count"] > 0
     if not keep.any():
         return None, math.nan
-    feats = torch.as_tensor(batch["feats"][keep.numpy()], dtype=torch.float32)  # [D, W, F]
-    scores = torch.as_tensor(batch["scores"][keep.numpy()], dtype=torch.float32)  # [D, W]
-    cost = torch.as_tensor(batch["child_cost"][keep.numpy()], dtype=torch.float32)  # [D, W]
-    width = feats.shape[1]
-    valid = torch.arange(width)[None, :] < count[keep][:, None]  # [D, W]
-    residual = net(feats)  # [D, W]
-    logits = ((scores + residual) / cfg.temperature).masked_fill(~valid, -1e9)
+    logits, residual, valid = _softened_logits(net, batch["feats"][keep],
+                                               batch["scores"][keep], batch["count"][keep],
+                                               cfg.temperature)
+    cost = torch.as_tensor(batch["child_cost"][keep], dtype=torch.float32)  # [D, W]
     probs = torch.softmax(logits, dim=1)
     mean_cost = (cost * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
     expected = (probs * (cost - mean_cost) * valid).sum(1).mean()
     reg = (residual.pow(2) * valid).sum() / valid.sum()
-    own = (scores + residual).masked_fill(~valid, -1e9).argmax(1)  # the rule's own choice
+    own = logits.argmax(1)  # the rule's own choice
     own_cost = float(cost.gather(1, own[:, None]).mean())
     return expected + cfg.regularization * reg, own_cost
 
@@ -201,15 +237,82 @@ def readout_loss(net: ScoreNet, batch: dict, budget: int, cfg: TrainSearchConfig
     return (probs * cost).sum(1).mean()
 
 
-def search_cost(game, evaluate, params: SearchParams, learned: LearnedWeights | None,
-                states: list, costs: np.ndarray, budget: int) -> float:
-    """Mean cost of the move a search picks (arm learned if ``learned`` else PUCT)."""
+def search_costs(game, evaluate, params: SearchParams, learned: LearnedWeights | None,
+                 states: list, costs: np.ndarray, budget: int) -> np.ndarray:
+    """float[P]: cost of the move each search picks (arm learned if ``learned`` else PUCT)."""
     arm = "learned" if learned is not None else "puct"
     params = dataclasses.replace(params, arm=arm, simulations=budget)
     mcts = BatchedMCTS(game, evaluate, params, batch_size=len(states), seed=0, learned=learned)
     mcts.set_roots(states)
     action = mcts.run().action
-    return float(costs[np.arange(len(states)), action].mean())
+    return costs[np.arange(len(states)), action]
+
+
+def search_cost(game, evaluate, params: SearchParams, learned: LearnedWeights | None,
+                states: list, costs: np.ndarray, budget: int) -> float:
+    """Mean cost of the move a search picks (arm learned if ``learned`` else PUCT)."""
+    return float(search_costs(game, evaluate, params, learned, states, costs, budget).mean())
+
+
+# ------------------------------------------------------------------------ REINFORCE
+def reinforce_batch(game, evaluate, params: SearchParams, learned: LearnedSearch, states: list,
+                    costs: np.ndarray, budget: int, sims: np.ndarray, depths: np.ndarray,
+                    rng: np.random.Generator, cfg: TrainSearchConfig, seed: int) -> dict[str, Any]:
+    """One sampled decision per position, its search finished, and a paired PUCT baseline.
+
+    The search kernel samples nothing itself, so a decision is sampled by replay: a first
+    search records decision (simulation ``sims[p]``, depth ``depths[p]``) without forcing it;
+    a child is drawn from ``softmax((PUCT + residual) / tau)`` at the recorded scores; a
+    second, identical search forces that child and finishes. Both searches are deterministic
+    up to the decision, so the second reaches the same node; decisions whose recorded scores
+    differ between the two (``replayed`` False) are dropped. Returns the decision records,
+    the sampled ``choice`` [P], ``advantage`` [P] (the search's cost minus PUCT's), and the
+    second search's root statistics for the readout.
+    """
+    n = len(states)
+    weights = learned.weights()
+    mcts = BatchedMCTS(game, evaluate, dataclasses.replace(params, arm="learned",
+                                                           simulations=budget),
+                       batch_size=n, seed=seed, learned=weights)
+    control = np.stack([sims, depths, np.full(n, -1)], axis=1).astype(np.int64)
+    mcts.set_roots(states)
+    mcts.run(control=control)
+    feats, scores = mcts.record_feats.copy(), mcts.record_scores.copy()
+    count = mcts.record_count.copy()
+    with torch.no_grad():
+        logits, _, _ = _softened_logits(learned.selection, feats, scores, count,
+                                        cfg.temperature)
+    choice = np.argmax(logits.numpy() + rng.gumbel(size=logits.shape), axis=1)  # a sample
+    control[:, 2] = np.where(count > 0, choice, -1)
+    mcts.set_roots(states)
+    result = mcts.run(control=control)
+    valid = np.arange(scores.shape[1])[None, :] < count[:, None]
+    replayed = (mcts.record_count == count) & np.all(
+        ~valid | np.isclose(mcts.record_scores, scores, rtol=0.0, atol=1e-6), axis=1)
+    cost = costs[np.arange(n), result.action]
+    baseline = search_costs(game, evaluate, params, None, states, costs, budget)
+    return {"feats": feats, "scores": scores, "count": np.where(replayed, count, 0),
+            "choice": choice, "advantage": cost - baseline, "cost": cost,
+            "replayed": float(replayed[count > 0].mean()) if (count > 0).any() else math.nan,
+            "visits": result.visits, "prior": result.prior, "q": result.q,
+            "value": result.value, "tree_costs": costs}
+
+
+def reinforce_loss(net: ScoreNet, batch: dict, cfg: TrainSearchConfig):
+    """Score-function surrogate: its gradient is sum_d grad log pi(choice_d) * advantage_d
+    (mean over the recorded decisions), plus the pull toward PUCT. None if nothing recorded."""
+    keep = batch["count"] > 0
+    if not keep.any():
+        return None
+    logits, residual, valid = _softened_logits(net, batch["feats"][keep],
+                                               batch["scores"][keep], batch["count"][keep],
+                                               cfg.temperature)
+    log_prob = torch.log_softmax(logits, dim=1)  # [D, W]
+    choice = torch.as_tensor(batch["choice"][keep])[:, None]
+    advantage = torch.as_tensor(batch["advantage"][keep], dtype=torch.float32)  # [D]
+    surrogate = (log_prob.gather(1, choice)[:, 0] * advantage).mean()
+    reg = (residual.pow(2) * valid).sum() / valid.sum()
+    return surrogate + cfg.regularization * reg
 
 
 def train_learned_search(game, evaluate, params: SearchParams, states: list, costs: np.ndarray,
@@ -227,17 +330,26 @@ def train_learned_search(game, evaluate, params: SearchParams, states: list, cos
         budget = int(rng.choice(cfg.budgets))
         _, sims, depths = sample_decisions(rng, len(idx), cfg)
         sims = np.minimum(sims, budget - 1)
-        batch = deviation_batch(game, evaluate, params, learned, [states[i] for i in idx],
-                                costs[idx], budget, sims, depths, seed=cfg.seed + it)
-        sel, own_cost = selection_loss(learned.selection, batch, cfg)
+        chosen = [states[i] for i in idx]
+        if cfg.method == "reinforce":
+            batch = reinforce_batch(game, evaluate, params, learned, chosen, costs[idx],
+                                    budget, sims, depths, rng, cfg, seed=cfg.seed + it)
+            sel = reinforce_loss(learned.selection, batch, cfg)
+            extra = {"charts/search_cost": float(batch["cost"].mean()),
+                     "charts/advantage": float(batch["advantage"].mean()),
+                     "charts/replayed": batch["replayed"]}
+        else:
+            batch = deviation_batch(game, evaluate, params, learned, chosen, costs[idx],
+                                    budget, sims, depths, seed=cfg.seed + it)
+            sel, own_cost = selection_loss(learned.selection, batch, cfg)
+            extra = {"charts/search_cost": own_cost}
         read = readout_loss(learned.readout, batch, budget, cfg)
         loss = read if sel is None else sel + read
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         stats = {"loss/selection": float(sel.detach()) if sel is not None else math.nan,
-                 "loss/readout": float(read.detach()), "charts/budget": budget,
-                 "charts/search_cost": own_cost}
+                 "loss/readout": float(read.detach()), "charts/budget": budget, **extra}
         if log is not None:
             log(it, stats)
         if progress is not None:

@@ -34,7 +34,7 @@ from alphazero.train_log import SelfPlayMeter, TrainResult, strength_text
 from alphazero.train_remote import LearnerActor, best_score, evaluation_available, last_line
 from alphazero.train_remote import ladder_task as _ladder_task
 from games import get_game
-from selfplay.actors import start_inference_server, start_workers
+from selfplay.actors import learned_arrays, start_inference_server, start_workers
 
 logger = logging.getLogger(__name__)
 PLAYS_IN_FLIGHT = 2  # per worker: one running, one queued
@@ -63,6 +63,8 @@ class _Trainer:
         self.address = address
         self.progress = progress
         self.game = get_game(config.game)
+        # Checked here, before Ray starts: a missing or wrong file is one clear error.
+        self.learned = learned_arrays(learned_search_weights(self.game, config.search))
         self.step = self.start_step = 0
         self.version = 0
         self.positions_added = 0  # the driver's mirror of the learner's count
@@ -156,7 +158,14 @@ class _Trainer:
             )
         seed = self.cfg.seed * 1_000_003 + self.step  # a resumed run plays new games
         self.workers = start_workers(
-            sp.workers, game.name, config.network, config.search, sp, seed=seed, server=self.server
+            sp.workers,
+            game.name,
+            config.network,
+            config.search,
+            sp,
+            seed=seed,
+            server=self.server,
+            learned=self.learned,
         )
         nodes = ray.get([w.node.remote() for w in self.workers])  # wait until all are up
         logger.info("%d self-play workers on %d node(s)", len(nodes), len(set(nodes)))
@@ -294,6 +303,7 @@ class _Trainer:
             seed=seed,
             server=self.server,
             first_id=worker,
+            learned=self.learned,
         )
         weights = None if self.server is not None else self.weights_ref
         self.workers[worker].set_weights.remote(self.version, weights)
@@ -416,6 +426,26 @@ class _Trainer:
             resign_false_positive_rate=self.meter.false_positive_rate(),
             buffer_size=self.buffer_size,
         )
+
+
+def learned_search_weights(game: Any, params: Any) -> Any:
+    """The learned search's weights when self-play's arm is learned (else None): from
+    ``search.learned_weights``, or the file shipped for the game. Raises ``CheckpointError``
+    for a missing or unreadable file, or one trained for another game."""
+    if params.arm != "learned":
+        return None
+    from alphazero.checkpoint import CheckpointError
+    from alphazero.learned_search import LearnedSearch
+    from alphazero.models import SHIPPED_DIR
+
+    path = Path(params.learned_weights or SHIPPED_DIR / f"{game.name}_search.pt")
+    if not path.is_file():
+        raise CheckpointError(
+            f"search.arm=learned: no learned search weights for {game.name} ({path}): train "
+            f"them with 'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
+            f"--set search.learned_weights=PATH"
+        )
+    return LearnedSearch.load(path, expected_game=game.name).weights()
 
 
 def _next_multiple(step: int, every: int) -> int:

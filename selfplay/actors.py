@@ -17,6 +17,7 @@ import torch
 from alphazero.network import NetworkConfig, PolicyValueNet, make_evaluate_fn
 from games import get_game
 from search import SearchParams
+from search.learned import LearnedWeights
 from selfplay.inference import InferenceServer
 from selfplay.weights import load_numpy_weights
 from selfplay.worker import SelfPlayWorker
@@ -33,6 +34,7 @@ class SelfPlayActor:
 
     ``play()`` runs for ``config.report_seconds`` and returns (trajectories, stats), both numpy
     or plain numbers; stats also name the worker, its node and the weight version used.
+    ``learned``: the learned search's weights as arrays (``learned_arrays``) for arm learned.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class SelfPlayActor:
         worker_id: int,
         seed: int,
         server: Any = None,
+        learned: dict[str, np.ndarray] | None = None,
     ):
         torch.set_num_threads(1)  # measured: more threads per process is slower on 2 cores
         self.game = get_game(game_name)
@@ -56,7 +59,14 @@ class SelfPlayActor:
         if server is None:
             self.model = PolicyValueNet(network, self.game.observation_shape, self.game.num_actions)
         evaluate = self._remote_evaluate if server is not None else _no_weights
-        self.worker = SelfPlayWorker(self.game, evaluate, params, config, seed=seed)
+        self.worker = SelfPlayWorker(
+            self.game,
+            evaluate,
+            params,
+            config,
+            seed=seed,
+            learned=LearnedWeights(**learned) if learned else None,
+        )
         self.node_id = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
     def node(self) -> str:
@@ -80,6 +90,13 @@ class SelfPlayActor:
         return trajectories, stats
 
 
+def learned_arrays(weights: LearnedWeights | None) -> dict[str, np.ndarray] | None:
+    """The learned search's weights in the form that crosses actor boundaries."""
+    if weights is None:
+        return None
+    return {"selection": weights.selection, "readout": weights.readout}
+
+
 def start_workers(
     count: int,
     game_name: str,
@@ -90,8 +107,12 @@ def start_workers(
     seed: int,
     server: Any = None,
     first_id: int = 0,
+    learned: dict[str, np.ndarray] | None = None,
 ) -> list:
-    """``count`` self-play actors, one CPU each, spread over the cluster's nodes."""
+    """``count`` self-play actors, one CPU each, spread over the cluster's nodes.
+
+    ``learned``: the learned search's weights (``learned_arrays``) when ``params.arm`` is
+    learned; a few hundred floats, sent with each actor's arguments."""
     actor = ray.remote(num_cpus=1, max_restarts=0)(SelfPlayActor)
     return [
         actor.options(scheduling_strategy="SPREAD", name=None).remote(
@@ -102,6 +123,7 @@ def start_workers(
             worker_id=first_id + i,
             seed=seed + 7919 * (first_id + i),
             server=server,
+            learned=learned,
         )
         for i in range(count)
     ]

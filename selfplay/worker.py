@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from search import BatchedMCTS, SearchParams
+from search.learned import LearnedWeights
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -74,9 +75,20 @@ class SelfPlayWorker:
         replaces the number of simulations.
       config: an ``alphazero.config.SelfPlayConfig`` (or any object with its fields).
       seed: seeds the search's noise and the worker's move sampling.
+      learned: the learned search's weights, needed when ``params.arm == "learned"`` (the
+        learned search is then self-play's policy-improvement operator).
     """
 
-    def __init__(self, game, evaluate: EvaluateFn, params: SearchParams, config, *, seed: int = 0):
+    def __init__(
+        self,
+        game,
+        evaluate: EvaluateFn,
+        params: SearchParams,
+        config,
+        *,
+        seed: int = 0,
+        learned: LearnedWeights | None = None,
+    ):
         self.game = game
         if config.simulations > 0:  # self-play's own budget
             params = dataclasses.replace(params, simulations=config.simulations)
@@ -91,6 +103,7 @@ class SelfPlayWorker:
             params,
             batch_size=self.batch_size,
             seed=seed + 1_000_003,
+            learned=learned,
         )
         self.slots = [self._new_slot() for _ in range(self.batch_size)]
         self.mcts.set_roots([slot.state for slot in self.slots])

@@ -1,5 +1,7 @@
 """SelfPlayWorker without Ray: trajectory shapes, value targets, resignation accounting."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,69 @@ def test_selfplay_simulations_override_the_search_budget():
     worker = make_worker(sims=64, simulations=8)
     _, stats = worker.play(moves=2)
     assert stats["simulations"] == 2 * 4 * 8
+
+
+def learned_weights(seed=0):
+    """A fresh learned search whose last layer is not zero, so it differs from PUCT."""
+    import torch
+
+    from alphazero.learned_search import LearnedSearch
+
+    learned = LearnedSearch.fresh(seed, game="tictactoe")
+    torch.nn.init.normal_(learned.selection.l3.weight, std=0.5)
+    torch.nn.init.normal_(learned.readout.l3.weight, std=0.5)
+    return learned.weights()
+
+
+def linear_evaluate(observations, legal):
+    """A fixed random linear 'network': children differ, so a learned rule can tell them apart."""
+    rng = np.random.default_rng(0)
+    flat = observations.reshape(len(observations), -1)
+    policy = rng.normal(size=(flat.shape[1], legal.shape[1]))
+    value = rng.normal(size=flat.shape[1])
+    return (flat @ policy).astype(np.float32), np.tanh(flat @ value / 4).astype(np.float32)
+
+
+def test_learned_arm_plays_self_play_games():
+    config = SelfPlayConfig(games_per_worker=4, resign_threshold=-1.0, temperature_moves=0)
+    params = SearchParams(arm="learned", simulations=16)
+    worker = SelfPlayWorker(TTT, linear_evaluate, params, config, seed=0,
+                            learned=learned_weights())
+    traj, stats = worker.play(moves=12)
+    assert stats["games"] > 0 and stats["simulations"] == 12 * 4 * 16
+    np.testing.assert_allclose(traj["policies"].sum(axis=1), 1.0, atol=1e-5)
+    assert not (traj["policies"][~traj["legal_masks"]] > 0).any()
+    # The learned rule steered the search: the first move's visits differ from PUCT's.
+    puct = SelfPlayWorker(TTT, linear_evaluate, dataclasses.replace(params, arm="puct"),
+                          config, seed=0)
+    first = SelfPlayWorker(TTT, linear_evaluate, params, config, seed=0,
+                           learned=learned_weights())
+    policy_puct = puct.mcts.run(simulations=16).policy
+    policy_learned = first.mcts.run(simulations=16).policy
+    assert not np.allclose(policy_puct, policy_learned)
+
+
+def test_learned_arm_needs_its_weights():
+    with pytest.raises(ValueError, match="learned search arm needs its weights"):
+        make_worker(arm="learned")
+
+
+def test_actor_class_takes_learned_weights_as_arrays():
+    """The plain actor class (no Ray) builds its learned search from the arrays it is sent."""
+    from alphazero.config import load_config
+    from alphazero.network import PolicyValueNet
+    from selfplay.actors import SelfPlayActor, learned_arrays
+    from selfplay.weights import numpy_weights
+
+    network = load_config("tictactoe").network
+    config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
+    arrays = learned_arrays(learned_weights())
+    assert set(arrays) == {"selection", "readout"}
+    assert all(isinstance(a, np.ndarray) for a in arrays.values())
+    actor = SelfPlayActor("tictactoe", network, SearchParams(arm="learned", simulations=4),
+                          config, worker_id=0, seed=0, learned=arrays)
+    np.testing.assert_array_equal(actor.worker.mcts.learned.selection, arrays["selection"])
+    model = PolicyValueNet(network, TTT.observation_shape, TTT.num_actions)
+    actor.set_weights(1, numpy_weights(model))
+    _, stats = actor.play()
+    assert stats["moves"] > 0 and stats["version"] == 1
