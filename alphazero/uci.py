@@ -244,7 +244,9 @@ class UCIEngine:
             self.send(f"bestmove {next(iter(board.legal_moves)).uci()}")
             return
         set_root(engine, board, allowed)
-        self.search.start(SearchJob(engine, board, limits, start))
+        # The clock runs from the command; info lines time the search itself.
+        self.search.start(SearchJob(engine, board, limits, time.perf_counter(),
+                                    clock_start=start))
 
     def _searchmoves(self, board: chess.Board, moves: list[str]) -> list[int] | None:
         """Actions of the legal ``searchmoves`` (None: search every move)."""

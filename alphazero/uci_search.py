@@ -21,7 +21,7 @@ from typing import Any
 
 import chess
 
-from alphazero.uci_tree import WIN, RootReport, read_root
+from alphazero.uci_tree import WIN, RootReport, principal_line, read_root
 
 MAX_SIMULATIONS = 1_000_000
 """Most simulations of one search without a node limit (infinite, ponder, a long clock): the
@@ -179,8 +179,8 @@ class SearchThread:
             # (then answer at once).
             self._run(job, MAX_SIMULATIONS, None, None,
                       lambda: self._stop.is_set() or self._ponderhit.is_set())
-            if not self._stop.is_set():
-                self._ponderhit.wait()  # the tree may be full before ponderhit comes
+            while not (self._stop.is_set() or self._ponderhit.wait(0.05)):
+                pass  # the tree is full before ponderhit or stop came
             job.clock_start = time.perf_counter()
         if not self._stop.is_set():
             overhead = float(self.options["MoveOverhead"]) / 1000.0
@@ -202,7 +202,7 @@ class SearchThread:
         engine = job.engine
         while job.done < cap and not self._stop.is_set():
             clock = time.perf_counter() - job.clock_start
-            chunk = self._chunk_size(engine, target, clock, cap - job.done)
+            chunk = self._chunk_size(job, target, clock, cap - job.done)
             t0 = time.perf_counter()
             job.analysis = engine.search(chunk)
             now = time.perf_counter()
@@ -221,12 +221,14 @@ class SearchThread:
             if hard is not None and now - job.clock_start + chunk / self.nps > hard:
                 return
 
-    def _chunk_size(self, engine: Any, target: float | None, elapsed: float, left: int) -> int:
+    def _chunk_size(self, job: SearchJob, target: float | None, elapsed: float, left: int
+                    ) -> int:
         """Simulations for the next run: ~50 ms of search, not past the time target."""
-        if not engine.chunked:  # Gumbel restarts every run: one run sized by the clock
-            if target is None:
-                return max(1, min(left, int(self.options["Simulations"])))
-            return max(1, min(left, int(self.nps * max(0.0, target - elapsed) * 0.7)))
+        engine = job.engine
+        if not engine.chunked:  # Gumbel restarts every run: one run, sized by the clock
+            if target is not None:
+                return max(1, min(left, int(self.nps * max(0.0, target - elapsed) * 0.7)))
+            return left if job.limits.nodes is not None else int(self.options["Simulations"])
         chunk = max(engine.params.leaves_per_step, min(512, int(self.nps * 0.05)))
         if target is not None:  # do not overshoot the clock
             chunk = min(chunk, max(1, int(self.nps * (target - elapsed) * 0.8)))
@@ -259,9 +261,16 @@ class SearchThread:
         return len(counts) > 1 and counts[0] - counts[1] > self.nps * seconds_left
 
     # --------------------------------------------------------------- output
-    def _pv(self, job: SearchJob) -> list[str]:
-        """The principal variation in UCI text: the proven line when there is one."""
-        actions = job.report.line or (job.analysis.pv if job.analysis is not None else [])
+    @staticmethod
+    def _pv(job: SearchJob) -> list[str]:
+        """The principal variation in UCI text, starting with the move to play: the proven
+        line when there is one, else the most visited line after the search's choice."""
+        if job.report.line:
+            actions = job.report.line
+        elif job.analysis is not None and job.analysis.action >= 0:
+            actions = principal_line(job.engine.mcts, job.report.choose(job.analysis.action))
+        else:
+            return []
         moves = []
         board = job.board.copy(stack=False)
         for action in actions:
@@ -279,7 +288,7 @@ class SearchThread:
         if mate is not None:
             score = f"mate {mate}"
         else:
-            q = job.report.q.get(job.analysis.action, job.analysis.value)
+            q = job.report.q.get(job.report.choose(job.analysis.action), job.analysis.value)
             score = f"cp {value_to_cp(q)}"
         nps = int(job.done / elapsed) if elapsed > 0 else 0
         self.send(f"info depth {max(1, len(pv))} nodes {job.done} nps {nps} time "
@@ -288,16 +297,12 @@ class SearchThread:
 
     def _bestmove(self, job: SearchJob) -> None:
         board = job.board
-        if job.analysis is None or job.analysis.action < 0:
-            self.send(f"bestmove {next(iter(board.legal_moves)).uci()}")
-            return
-        job.report = read_root(job.engine.mcts)
-        if job.reported != job.done or job.report.mate is not None:
-            self._info(job, time.perf_counter() - job.start)
-        pv = self._pv(job)
-        choice = job.report.choose(job.analysis.action)
-        if pv and choice != job.analysis.action and not job.report.line:
-            pv = [_decode(board, choice).uci()]  # avoiding a proven loss: the PV is elsewhere
+        pv: list[str] = []
+        if job.analysis is not None and job.analysis.action >= 0:
+            job.report = read_root(job.engine.mcts)
+            if job.reported != job.done:
+                self._info(job, time.perf_counter() - job.start)
+            pv = self._pv(job)
         best = pv[0] if pv else next(iter(board.legal_moves)).uci()
         self.send(f"bestmove {best}" + (f" ponder {pv[1]}" if len(pv) > 1 else ""))
 
