@@ -381,3 +381,31 @@ def test_python_chess_client_sees_mates_root_moves_and_ponder():
         assert result.move in board.legal_moves
     finally:
         engine.quit()
+
+
+@pytest.mark.slow
+def test_a_clocked_game_never_runs_out_of_time():
+    """Up to 80 plies on a 4 s + 50 ms clock, kept by the test from the wall time of each
+    answer (python-chess's overhead included), against Stockfish or a second copy."""
+    engine = chess.engine.SimpleEngine.popen_uci(UCI_COMMAND, timeout=120)
+    binary = stockfish_or_none()
+    opponent = chess.engine.SimpleEngine.popen_uci(binary or UCI_COMMAND, timeout=120)
+    try:
+        board = chess.Board()
+        clock, increment = 4.0, 0.05
+        while not board.is_game_over(claim_draw=True) and board.ply() < 80:
+            if board.turn == chess.WHITE:
+                start = time.perf_counter()
+                result = engine.play(board, chess.engine.Limit(
+                    white_clock=clock, black_clock=4.0, white_inc=increment,
+                    black_inc=increment))
+                clock -= time.perf_counter() - start
+                assert clock > 0, f"lost on time at ply {board.ply()}"
+                clock += increment
+            else:
+                result = opponent.play(board, chess.engine.Limit(nodes=1000))
+            board.push(result.move)
+        assert clock > 0.1  # and it kept a reserve
+    finally:
+        engine.quit()
+        opponent.quit()
