@@ -116,7 +116,7 @@ class UCIEngine:
                 return False
             if command == "uci":
                 self._uci()
-                self.search.run_later(self._preload)  # so the first isready does not wait long
+                self.search.run_later(self._load)  # so the first isready does not wait long
             elif command == "isready":
                 self._isready()
             elif command == "ucinewgame":
@@ -169,17 +169,16 @@ class UCIEngine:
     def _isready(self) -> None:
         """``readyok``, always: a network that cannot load is reported, not a hang."""
         if not self.searching:
-            try:
-                self.engines.get(self.options)
-            except Exception as err:
-                self.info_string(f"cannot load the network: {type(err).__name__}: {err}")
+            self._load()
         self.send("readyok")
 
-    def _preload(self) -> None:
+    def _load(self):
+        """The search engine for the current options, or None (reported) if it cannot load."""
         try:
-            self.engines.get(self.options)
+            return self.engines.get(self.options)
         except Exception as err:
             self.info_string(f"cannot load the network: {type(err).__name__}: {err}")
+            return None
 
     def _setoption(self, args: list[str]) -> None:
         if not args or args[0] != "name":
@@ -237,10 +236,8 @@ class UCIEngine:
             self.send("bestmove 0000")
             return
         allowed = self._searchmoves(board, limits.searchmoves)
-        try:
-            engine = self.engines.get(self.options)
-        except Exception as err:  # no network: still answer with a legal move
-            self.info_string(f"cannot load the network: {type(err).__name__}: {err}")
+        engine = self._load()
+        if engine is None:  # no network: still answer with a legal move
             self.send(f"bestmove {next(iter(board.legal_moves)).uci()}")
             return
         set_root(engine, board, allowed)

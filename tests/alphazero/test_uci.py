@@ -409,3 +409,14 @@ def test_a_clocked_game_never_runs_out_of_time():
     finally:
         engine.quit()
         opponent.quit()
+
+
+def test_a_missing_checkpoint_is_reported_and_the_engine_still_answers(tmp_path):
+    s = Session(f"setoption name Checkpoint value {tmp_path / 'missing.pt'}")
+    s.send("isready")
+    assert s.lines()[-1] == "readyok"
+    assert any(line.startswith("info string cannot load the network") for line in s.lines())
+    s.send("position startpos")
+    s.send("go nodes 8")
+    s.wait()
+    assert chess.Move.from_uci(s.bestmoves()[-1]) in chess.Board().legal_moves
