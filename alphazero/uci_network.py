@@ -74,7 +74,7 @@ class EngineCache:
         if self._engine_key != engine_key:
             from alphazero.cli_play import learned_weights_for
             from alphazero.play import SearchEngine
-            from alphazero.uci_tree import RootRestrictedGame
+            from alphazero.uci_tree import RootRestrictedGame, read_root
             from games.chess import GAME
 
             learned = None
@@ -93,5 +93,6 @@ class EngineCache:
             # Warm up (Numba kernels, the traced network) so the first timed move is not slow.
             self.engine.set_position(chess.Board())
             self.engine.search(params.leaves_per_step)
+            read_root(self.engine.mcts)
             self.engine.state = None
         return self.engine
