@@ -23,7 +23,14 @@ from typing import Any, TextIO
 import chess
 
 from alphazero.uci_network import EngineCache, default_search_settings
-from alphazero.uci_search import GoLimits, SearchJob, SearchThread, time_budget, value_to_cp
+from alphazero.uci_search import (
+    MAX_SIMULATIONS,
+    GoLimits,
+    SearchJob,
+    SearchThread,
+    time_budget,
+    value_to_cp,
+)
 from alphazero.uci_tree import set_root
 
 __all__ = ["ARMS", "GoLimits", "UCIEngine", "parse_go", "time_budget", "value_to_cp"]
@@ -157,7 +164,7 @@ class UCIEngine:
         self.send(f"id author {ENGINE_AUTHOR}")
         self.send(f"option name Checkpoint type string default {o['Checkpoint'] or '<shipped>'}")
         self.send(f"option name Simulations type spin default {o['Simulations']} min 1 max "
-                  "1000000")
+                  f"{MAX_SIMULATIONS}")
         self.send(f"option name Search type combo default {o['Search']} "
                   + " ".join(f"var {arm}" for arm in ARMS))
         self.send(f"option name Threads type spin default {o['Threads']} min 1 max 64")
@@ -203,8 +210,9 @@ class UCIEngine:
         else:
             number = int(value)
             low = 0 if key == "MoveOverhead" else 1
-            if number < low:
-                raise ValueError(f"{key} must be >= {low}, not {number}")
+            high = {"Simulations": MAX_SIMULATIONS, "Threads": 64, "MoveOverhead": 5000}[key]
+            if not low <= number <= high:
+                raise ValueError(f"{key} must be in {low}..{high}, not {number}")
             self.options[key] = number
 
     def _position(self, args: list[str]) -> None:

@@ -23,9 +23,10 @@ import chess
 
 from alphazero.uci_tree import WIN, RootReport, principal_line, read_root
 
-MAX_SIMULATIONS = 1_000_000
-"""Most simulations of one search without a node limit (infinite, ponder, a long clock): the
-tree, with a board per node, then holds a few gigabytes."""
+MAX_SIMULATIONS = 300_000
+"""Most simulations of one search without a node limit (infinite, ponder, a long clock). A
+chess tree takes about 7 kB a node (the board kept at each node, the edges of its legal
+moves), so this is about 2 GB, some minutes of search on a CPU; then the search waits."""
 DEFAULT_NPS = 200.0  # simulations per second assumed before the first search measures it
 INFO_INTERVAL = 0.5  # seconds between info lines
 REPORT_INTERVAL = 0.1  # seconds between reading the tree's proof and visits on a clock
