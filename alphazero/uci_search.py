@@ -85,7 +85,7 @@ class SearchJob:
     engine: Any
     board: chess.Board
     limits: GoLimits
-    start: float  # perf_counter at ``go``
+    start: float  # perf_counter when the search began (info lines count time from here)
     clock_start: float = 0.0  # perf_counter when the clock started (go, or ponderhit)
     done: int = 0  # simulations run by this search
     analysis: Any = None  # the last play.Analysis
@@ -183,7 +183,7 @@ class SearchThread:
             while not (self._stop.is_set() or self._ponderhit.wait(0.05)):
                 pass  # the tree is full before ponderhit or stop came
             job.clock_start = time.perf_counter()
-        if not self._stop.is_set():
+        if not self._stop.is_set() or job.analysis is None:
             overhead = float(self.options["MoveOverhead"]) / 1000.0
             target, hard = time_budget(limits, job.board.turn, overhead, job.board.ply())
             if limits.nodes is not None:
@@ -199,9 +199,10 @@ class SearchThread:
 
     def _run(self, job: SearchJob, cap: int, target: float | None, hard: float | None,
              finished: Callable[[], bool]) -> None:
-        """Search in chunks until ``finished()``, ``cap`` simulations in all, or ``hard``."""
+        """Search in chunks until ``finished()``, ``cap`` simulations in all, or ``hard``.
+        At least one chunk runs, even after an early ``stop``, so there is a searched move."""
         engine = job.engine
-        while job.done < cap and not self._stop.is_set():
+        while job.done < cap and (job.analysis is None or not self._stop.is_set()):
             clock = time.perf_counter() - job.clock_start
             chunk = self._chunk_size(job, target, clock, cap - job.done)
             t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 """alphazero uci: the protocol in-process, and whole games through python-chess's client."""
 
 import io
+import subprocess
 import sys
 import time
 
@@ -420,3 +421,25 @@ def test_a_missing_checkpoint_is_reported_and_the_engine_still_answers(tmp_path)
     s.send("go nodes 8")
     s.wait()
     assert chess.Move.from_uci(s.bestmoves()[-1]) in chess.Board().legal_moves
+
+
+def test_raw_stdin_session_with_garbage_ends_cleanly():
+    """Lines piped all at once: every go still gets its bestmove, searchmoves are honoured
+    even when the next command stops the search at once, and quit ends the process."""
+    lines = ["uci", "debug on", "isready", "register later", "xyzzy 1 2 3",
+             "position fen rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0",  # no fen 6
+             "go nodes 8", "position fen 8/8/8/8/8/8/8/8 w - - 0 1", "go nodes 8",
+             "position startpos moves e2e4", "go nodes 16 searchmoves g8f6 b8c6",
+             "go ponder wtime 1000 btime 1000", "ponderhit", "setoption name Threads value x",
+             "go infinite", "stop", "quit"]
+    proc = subprocess.run(UCI_COMMAND, input="\n".join(lines) + "\n", capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr
+    out = proc.stdout.splitlines()
+    best = [line.split()[1] for line in out if line.startswith("bestmove")]
+    assert len(best) == 5 and best[1] == "0000"
+    assert best[2] in ("g8f6", "b8c6")
+    board = chess.Board()
+    board.push_uci("e2e4")
+    assert all(chess.Move.from_uci(move) in board.legal_moves for move in best[2:])
+    assert "readyok" in out and any("error in 'setoption'" in line for line in out)
