@@ -160,6 +160,8 @@ def test_search_engine_reuses_and_finds_a_win(arm):
     first = engine.search(32)
     engine.play(first.action)
     assert engine.params.leaves_per_step >= 8
+    # PUCT keeps the played move's subtree; Gumbel starts every search afresh.
+    assert (engine.root_visits() > 0) == (arm == "puct")
 
 
 def test_session_reports_and_plays_a_proven_win():
