@@ -109,8 +109,9 @@ class RootReport:
         return None
 
     def choose(self, action: int) -> int:
-        """The move to play: the proven mating move, else ``action`` (the search's choice)
-        unless it is proven to lose while another move is not (then the most visited such)."""
+        """The move to play: the first of the proven line (the fastest win, or the slowest
+        loss), else ``action`` (the search's choice) unless it is proven to lose while
+        another move is not (then the most visited such move)."""
         if self.status != UNKNOWN and self.line:
             return self.line[0]
         if action in self.lost:
@@ -190,8 +191,9 @@ class RootRestrictedGame:
     """A game whose legal moves at one root state are cut down to chosen actions.
 
     ``BatchedMCTS`` gives a node one edge per legal move, so restricting the root's legal
-    mask restricts the search (``go searchmoves``). The root is recognised by identity: pass
-    the very object given to ``set_position``. Everything else goes to the wrapped game.
+    mask restricts the search (``go searchmoves``); a proven loss at such a root means that
+    every searched move loses. The root is recognised by identity: pass the very object given
+    to ``set_position``. Everything else goes to the wrapped game.
     """
 
     def __init__(self, game: Any) -> None:
