@@ -10,8 +10,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "uci", help="run as a UCI chess engine (for GUIs and python-chess)",
         description="Speaks UCI on stdin/stdout: uci, isready, ucinewgame, setoption, position, "
-        "go (nodes, movetime, wtime/btime/winc/binc/movestogo, depth, infinite), stop, quit. "
-        "Options: Checkpoint, Simulations, Search, Threads, MoveOverhead.")
+        "go (nodes, movetime, wtime/btime/winc/binc/movestogo, depth, mate, infinite, ponder, "
+        "searchmoves), ponderhit, stop, quit. Options: Checkpoint, Simulations, Search, "
+        "Threads, MoveOverhead, Ponder.")
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
     p.add_argument("--config", default="chess", help="config name or file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -145,10 +145,14 @@ def format_line(game: Game, state: Any, actions: list[int]) -> str:
     return " ".join(words)
 
 
-def describe_value(game: Game, state: Any, value: float) -> str:
-    """A value for the side to move as a win probability for that side."""
-    mover = player_name(game, game.to_play(state))
-    return f"{mover} {100 * (value + 1) / 2:.0f}% to win (value {value:+.2f})"
+def describe_value(game: Game, state: Any, value: float, *, mate: int | None = None) -> str:
+    """A value for the side to move as a win probability for that side, or a proven win:
+    ``mate`` moves of the winner to a forced win, negative when the side to move loses."""
+    player = game.to_play(state)
+    if mate:
+        winner = player_name(game, player if mate > 0 else 1 - player)
+        return f"{winner} wins by force in {abs(mate)} move{'s' if abs(mate) > 1 else ''}"
+    return f"{player_name(game, player)} {100 * (value + 1) / 2:.0f}% to win (value {value:+.2f})"
 
 
 def result_text(game: Game, state: Any) -> tuple[str, str]:
@@ -244,12 +248,24 @@ class _Session:
                 return "*"
             show_board = self._human_input(text)
 
+    def _search(self) -> tuple[Analysis, str]:
+        """Search, then (the answer, the evaluation in words). A win or loss the tree proves
+        (alphazero/uci_tree.py) decides the move, the line and the words."""
+        from alphazero.uci_tree import principal_line, read_root
+
+        analysis = self.engine.search(self.simulations)
+        report = read_root(self.engine.mcts)
+        if analysis.action >= 0:
+            action = report.choose(analysis.action)
+            pv = report.line or principal_line(self.engine.mcts, action)
+            analysis = dataclasses.replace(analysis, action=action, pv=pv)
+        return analysis, describe_value(self.game, self.state, analysis.value, mate=report.mate)
+
     def _engine_move(self) -> None:
         game, state = self.game, self.state
-        analysis = self.engine.search(self.simulations)
+        analysis, value = self._search()
         self.say(f"Engine plays {format_move(game, state, analysis.action)}")
-        self.say(f"  eval: {describe_value(game, state, analysis.value)}; "
-                 f"{analysis.simulations} simulations")
+        self.say(f"  eval: {value}; {analysis.simulations} simulations")
         self.say(f"  pv: {format_line(game, state, analysis.pv)}")
         self.history.append((state, analysis.action))
         self.state = self.engine.play(analysis.action)
@@ -272,8 +288,7 @@ class _Session:
             self.engine.set_position(self.state)
             return True
         if command in ("hint", "eval"):
-            analysis = self.engine.search(self.simulations)
-            value = describe_value(game, self.state, analysis.value)
+            analysis, value = self._search()
             if command == "hint":
                 self.say(f"Hint: {format_move(game, self.state, analysis.action)}; eval {value}")
             else:

@@ -98,6 +98,7 @@ class StockfishAgent:
         self.path = find_stockfish(path)  # fail now, with a clear message, if it is missing
         self.name = f"stockfish:{level}"
         self._engine: chess.engine.SimpleEngine | None = None
+        self._games = 0  # games started: python-chess sends ucinewgame when this changes
 
     def _ensure_engine(self) -> chess.engine.SimpleEngine:
         if self._engine is None:
@@ -105,13 +106,13 @@ class StockfishAgent:
         return self._engine
 
     def reset(self) -> None:
-        """Forget the previous game (clears Stockfish's hash)."""
-        if self._engine is not None:
-            self._engine.protocol.send_line("ucinewgame")
+        """Forget the previous game: the next move starts a new one (``ucinewgame``, which
+        clears Stockfish's hash). The engine's own client sends it, from its own thread."""
+        self._games += 1
 
     def select_move(self, board: chess.Board) -> chess.Move:
         """Stockfish's move in ``board`` (which must not be over)."""
-        result = self._ensure_engine().play(board, self.limit, game=id(self))
+        result = self._ensure_engine().play(board, self.limit, game=(id(self), self._games))
         if result.move is None:
             raise ValueError(f"Stockfish gave no move in {board.fen()}")
         return result.move

@@ -9,12 +9,11 @@ from alphazero.agents import (
     RolloutAgent,
     SearchAgent,
     SolverAgent,
-    _decode_state,
     cached_evaluate,
     parse_agent_spec,
-    rollout_values,
 )
 from alphazero.evaluation import play_match
+from alphazero.rollout import _decode_state, rollout_values
 from games import get_game
 from games.tictactoe import perfect_values
 from search import SearchParams, uniform_evaluate

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from alphazero.cli import main
-from alphazero.play import SearchEngine, _undo, format_line, play_session, result_text, save_pgn
+from alphazero.play import (
+    SearchEngine,
+    _undo,
+    describe_value,
+    format_line,
+    play_session,
+    result_text,
+    save_pgn,
+)
 from games import get_game
 from search import SearchParams, uniform_evaluate
 
@@ -152,3 +160,29 @@ def test_search_engine_reuses_and_finds_a_win(arm):
     first = engine.search(32)
     engine.play(first.action)
     assert engine.params.leaves_per_step >= 8
+    # PUCT keeps the played move's subtree; Gumbel starts every search afresh.
+    assert (engine.root_visits() > 0) == (arm == "puct")
+
+
+def test_session_reports_and_plays_a_proven_win():
+    from alphazero.play import _Session
+
+    c4 = get_game("connect4")
+    engine = SearchEngine(c4, uniform_evaluate, SearchParams(simulations=64))
+    session = _Session(c4, engine, human=1, simulations=64, out=io.StringIO())
+    session.state = c4.parse_position("121212")  # X connects four in column 1
+    engine.set_position(session.state)
+    analysis, value = session._search()
+    assert analysis.action == 0 and value == "X wins by force in 1 move"
+    chess_game = get_game("chess")
+    engine = SearchEngine(chess_game, uniform_evaluate, SearchParams(simulations=2000))
+    session = _Session(chess_game, engine, human=1, simulations=2000, out=io.StringIO())
+    session.state = chess.Board("7k/8/8/8/8/8/R7/1R4K1 w - - 0 1")  # mate in 2
+    engine.set_position(session.state)
+    analysis, value = session._search()
+    assert value == "White wins by force in 2 moves" and len(analysis.pv) == 3
+    board = session.state.copy()
+    for action in analysis.pv:
+        board = chess_game.apply(board, action)
+    assert board.is_checkmate()
+    assert "% to win" in describe_value(chess_game, board, 0.2)

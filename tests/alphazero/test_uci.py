@@ -1,6 +1,7 @@
 """alphazero uci: the protocol in-process, and whole games through python-chess's client."""
 
 import io
+import subprocess
 import sys
 import time
 
@@ -10,8 +11,16 @@ import pytest
 
 from alphazero.stockfish import StockfishNotFoundError, find_stockfish
 from alphazero.uci import GoLimits, UCIEngine, parse_go, time_budget, value_to_cp
+from alphazero.uci_tree import LOSS, UNKNOWN, WIN, read_root
+from games.chess import GAME, decode_action
+from search import BatchedMCTS, SearchParams, uniform_evaluate
 
 UCI_COMMAND = [sys.executable, "-m", "alphazero.cli", "uci"]
+MATE_IN_1 = "6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1"  # Ra8#
+MATE_IN_2 = "7k/8/8/8/8/8/R7/1R4K1 w - - 0 1"  # two rooks: e.g. Ra7 Kg8 Rb8#
+MATED_IN_1 = "7k/R7/6K1/8/8/8/8/8 b - - 0 1"  # Kg8 (forced) Ra8#
+WAC_005 = "5k2/6pp/p1qN4/1p1p4/3P4/2PKP2Q/PP3r2/3R4 b - - 0 1"  # Qc4+ Nxc4 bxc4#
+THREAT_ONLY = "6k1/5ppp/8/8/8/8/8/R5K1 b - - 0 1"  # Ra8# is threatened, not forced
 
 
 def stockfish_or_none():
@@ -42,6 +51,52 @@ class Session:
     def bestmoves(self):
         return [line.split()[1] for line in self.lines() if line.startswith("bestmove")]
 
+    def infos(self):
+        return [line for line in self.lines() if line.startswith("info depth")]
+
+
+def forces_mate(board, plies):
+    """Brute force: the side to move mates within ``plies`` plies against any defence."""
+    for move in list(board.legal_moves):
+        board.push(move)
+        try:
+            if board.is_checkmate():
+                return True
+            replies = list(board.legal_moves)
+            if plies >= 3 and replies and all(_after(board, r, plies - 2) for r in replies):
+                return True
+        finally:
+            board.pop()
+    return False
+
+
+def _after(board, reply, plies):
+    board.push(reply)
+    try:
+        return forces_mate(board, plies)
+    finally:
+        board.pop()
+
+
+def searched_tree(fen, simulations):
+    mcts = BatchedMCTS(GAME, uniform_evaluate, SearchParams(simulations=simulations,
+                                                            leaves_per_step=8), batch_size=1)
+    board = chess.Board(fen)
+    mcts.set_roots([board])
+    mcts.run(simulations=simulations)
+    return board, mcts
+
+
+def line_text(board, actions):
+    board = board.copy()
+    moves = []
+    for action in actions:
+        move = decode_action(board, action)
+        assert move in board.legal_moves
+        moves.append(move.uci())
+        board.push(move)
+    return moves, board
+
 
 def test_handshake_lists_id_and_options():
     s = Session()
@@ -60,13 +115,14 @@ def test_garbage_and_bad_positions_never_crash():
     for line in ["", "   ", "hello world", "position", "position fen not-a-fen",
                  "setoption name NoSuchOption value 3", "setoption name Simulations value -4",
                  "setoption name Search value magic", "setoption", "go nodes many",
-                 "position startpos moves e2e5"]:
+                 "position startpos moves e2e5", "debug on", "register later", "ponderhit",
+                 "stop", "go searchmoves", "position fen 8/8/8/8/8/8/8/8 w - - 0 1"]:
         s.send(line)
     s.wait()
     text = s.out.getvalue()
     assert "info string invalid position" in text
     assert "info string unknown option 'NoSuchOption'" in text
-    assert s.bestmoves() == ["0000"]  # "go" on an invalid position: a null move, no crash
+    assert s.bestmoves() == ["0000", "0000"]  # go on an invalid position: a null move
     s.send("isready")
     assert s.lines()[-1] == "readyok"
     s.send("position startpos moves e2e4 e7e5")
@@ -122,7 +178,7 @@ def test_parse_go_and_time_budget():
     assert target <= hard <= 0.05
     assert time_budget(parse_go(["movetime", "500"]), chess.WHITE, 0.1, 0) == (0.4, 0.4)
     assert time_budget(parse_go(["nodes", "100"]), chess.WHITE, 0.1, 0) == (None, None)
-    assert parse_go(["mate", "2"]).depth == 3
+    assert parse_go(["mate", "2"]).mate == 2
     with pytest.raises(ValueError):
         parse_go(["nodes"])
 
@@ -169,3 +225,221 @@ def test_full_game_through_python_chess():
     finally:
         engine.quit()
         opponent.quit()
+
+
+# ------------------------------------------------------------------ proven mates (no network)
+@pytest.mark.parametrize("fen,status,plies,mate", [
+    (MATE_IN_1, WIN, 1, 1), (MATE_IN_2, WIN, 3, 2), (WAC_005, WIN, 3, 2),
+    (MATED_IN_1, LOSS, 2, -1)])
+def test_the_tree_proves_forced_mates(fen, status, plies, mate):
+    board, mcts = searched_tree(fen, 3000)
+    report = read_root(mcts)
+    assert (report.status, report.plies, report.mate) == (status, plies, mate)
+    moves, end = line_text(board, report.line)
+    assert len(moves) == plies and end.is_checkmate()
+    # Cross-check by brute force: the mating side really forces mate that fast.
+    if status == WIN:
+        assert forces_mate(board.copy(), plies)
+        after = board.copy()
+        after.push_uci(moves[0])
+        assert plies == 1 or all(_after(after, r, plies - 2) for r in list(after.legal_moves))
+    else:
+        for reply in list(board.legal_moves):
+            assert _after(board.copy(), reply, plies - 1)
+
+
+def test_a_threat_is_not_a_proven_mate_but_its_losing_moves_are_avoided():
+    board, mcts = searched_tree(THREAT_ONLY, 400)
+    report = read_root(mcts)
+    assert report.status == UNKNOWN and report.mate is None and report.line == []
+    assert report.lost  # e.g. ...Kf8 or ...h5 allow Ra8#
+    for action in report.lost:  # each proven-lost move lets White mate at once
+        after = board.copy()
+        after.push(decode_action(board, action))
+        assert forces_mate(after, 1)
+    worst = next(iter(report.lost))
+    assert report.choose(worst) not in report.lost
+
+
+def test_an_unsearched_tree_proves_nothing():
+    board, mcts = searched_tree(MATE_IN_2, 8)
+    report = read_root(mcts)
+    assert report.status == UNKNOWN and report.choose(5) == 5
+
+
+# -------------------------------------------------------------------- the engine, in-process
+def test_mate_scores_and_go_mate_in_process():
+    s = Session("setoption name Simulations value 5000")
+    s.send(f"position fen {MATE_IN_1}")
+    s.send("go mate 1")  # ends once the mate is proven, long before 5000 simulations
+    s.wait()
+    assert s.bestmoves() == ["a1a8"]
+    last = s.infos()[-1]
+    assert " score mate 1 " in last and last.endswith("pv a1a8")
+    assert int(last.split(" nodes ")[1].split()[0]) < 5000
+    s.send(f"position fen {MATED_IN_1}")
+    s.send("go nodes 200")
+    s.wait()
+    assert s.bestmoves()[-1] == "h8g8"
+    assert " score mate -1 pv h8g8 a7a8" in s.infos()[-1]
+
+
+def test_searchmoves_restrict_the_root():
+    s = Session()
+    s.send("position startpos")
+    s.send("go nodes 48 searchmoves a2a3 h2h3 e9e9 e2e5")
+    s.wait()
+    text = s.out.getvalue()
+    assert "'e9e9' is not a legal move here" in text and "'e2e5' is not a legal move" in text
+    assert s.bestmoves() == ["a2a3"] or s.bestmoves() == ["h2h3"]
+    assert all(line.split(" pv ")[1].split()[0] in ("a2a3", "h2h3") for line in s.infos())
+    # Without searchmoves, the same position gets a fresh, unrestricted tree.
+    s.send("go nodes 48")
+    s.wait()
+    assert len(read_root(s.engine.engines.engine.mcts).visits) == 20
+    s.send("go nodes 16 searchmoves zz")  # nothing legal: every move is searched
+    s.wait()
+    assert "no legal move given" in s.out.getvalue()
+    assert chess.Move.from_uci(s.bestmoves()[-1]) in chess.Board().legal_moves
+
+
+def test_ponder_then_ponderhit_then_ponder_then_stop():
+    s = Session()
+    s.send("isready")
+    s.send("position startpos moves e2e4 e7e5")
+    s.send("go ponder wtime 4000 btime 4000")
+    time.sleep(1.0)
+    assert s.bestmoves() == [] and s.infos()  # searching on the opponent's time, no answer
+    start = time.perf_counter()
+    s.send("ponderhit")  # now on our clock: 4 s left, so well under a second
+    s.wait()
+    assert time.perf_counter() - start < 1.5
+    board = chess.Board()
+    board.push_uci("e2e4")
+    board.push_uci("e7e5")
+    assert chess.Move.from_uci(s.bestmoves()[0]) in board.legal_moves
+    s.send("position startpos moves e2e4 e7e5 g1f3 b8c6")
+    s.send("go ponder wtime 4000 btime 4000")
+    time.sleep(0.5)
+    start = time.perf_counter()
+    s.send("stop")  # the opponent played something else: answer at once
+    assert time.perf_counter() - start < 1.0 and len(s.bestmoves()) == 2
+    best = s.lines()[-1].split()
+    assert best[0] == "bestmove" and (len(best) == 2 or best[2] == "ponder")
+
+
+def test_tree_is_reused_when_the_position_extends_the_last_one():
+    s = Session()
+    s.send("position startpos")
+    s.send("go nodes 128")
+    s.wait()
+    words = s.lines()[-1].split()
+    assert len(words) == 4, s.lines()
+    best, ponder = words[1], words[3]
+    s.send(f"position startpos moves {best} {ponder}")
+    s.send("go nodes 8")
+    s.wait()
+    assert s.engine.engines.engine.root_visits() > 8 + 8  # the kept subtree plus this search
+
+
+def test_a_short_clock_is_never_overrun():
+    s = Session()
+    s.send("isready")
+    s.send("position startpos moves d2d4")
+    start = time.perf_counter()
+    s.send("go wtime 400 btime 400 winc 0 binc 0")
+    s.wait()
+    assert time.perf_counter() - start < 0.4
+    assert len(s.bestmoves()) == 1
+
+
+def test_python_chess_client_sees_mates_root_moves_and_ponder():
+    engine = chess.engine.SimpleEngine.popen_uci(UCI_COMMAND, timeout=120)
+    try:
+        engine.configure({"Simulations": 32})
+        info = engine.analyse(chess.Board(MATE_IN_2), chess.engine.Limit(nodes=400))
+        assert info["score"].relative == chess.engine.Mate(2)
+        assert len(info["pv"]) == 3
+        result = engine.play(chess.Board(MATE_IN_1), chess.engine.Limit(nodes=64),
+                             info=chess.engine.INFO_SCORE)
+        assert result.move == chess.Move.from_uci("a1a8")
+        assert result.info["score"].relative == chess.engine.Mate(1)
+        root_moves = [chess.Move.from_uci("a2a3"), chess.Move.from_uci("b1a3")]
+        result = engine.play(chess.Board(), chess.engine.Limit(nodes=32), root_moves=root_moves)
+        assert result.move in root_moves
+        # Pondering: python-chess sends "go ponder" after each move, then "ponderhit" when
+        # the opponent plays the expected move, or "stop" when it does not.
+        board = chess.Board()
+        game = object()
+        limit = chess.engine.Limit(white_clock=5, black_clock=5)
+        for _ in range(3):
+            result = engine.play(board, limit, ponder=True, game=game)
+            assert result.move in board.legal_moves
+            board.push(result.move)
+            reply = result.ponder or next(iter(board.legal_moves))
+            board.push(reply)
+        result = engine.play(board, limit, ponder=True, game=game)
+        assert result.move in board.legal_moves
+    finally:
+        engine.quit()
+
+
+@pytest.mark.slow
+def test_a_clocked_game_never_runs_out_of_time():
+    """Up to 80 plies on a 4 s + 50 ms clock, kept by the test from the wall time of each
+    answer (python-chess's overhead included), against Stockfish or a second copy."""
+    engine = chess.engine.SimpleEngine.popen_uci(UCI_COMMAND, timeout=120)
+    binary = stockfish_or_none()
+    opponent = chess.engine.SimpleEngine.popen_uci(binary or UCI_COMMAND, timeout=120)
+    try:
+        board = chess.Board()
+        clock, increment = 4.0, 0.05
+        while not board.is_game_over(claim_draw=True) and board.ply() < 80:
+            if board.turn == chess.WHITE:
+                start = time.perf_counter()
+                result = engine.play(board, chess.engine.Limit(
+                    white_clock=clock, black_clock=4.0, white_inc=increment,
+                    black_inc=increment))
+                clock -= time.perf_counter() - start
+                assert clock > 0, f"lost on time at ply {board.ply()}"
+                clock += increment
+            else:
+                result = opponent.play(board, chess.engine.Limit(nodes=1000))
+            board.push(result.move)
+        assert clock > 0.1  # and it kept a reserve
+    finally:
+        engine.quit()
+        opponent.quit()
+
+
+def test_a_missing_checkpoint_is_reported_and_the_engine_still_answers(tmp_path):
+    s = Session(f"setoption name Checkpoint value {tmp_path / 'missing.pt'}")
+    s.send("isready")
+    assert s.lines()[-1] == "readyok"
+    assert any(line.startswith("info string cannot load the network") for line in s.lines())
+    s.send("position startpos")
+    s.send("go nodes 8")
+    s.wait()
+    assert chess.Move.from_uci(s.bestmoves()[-1]) in chess.Board().legal_moves
+
+
+def test_raw_stdin_session_with_garbage_ends_cleanly():
+    """Lines piped all at once: every go still gets its bestmove, searchmoves are honoured
+    even when the next command stops the search at once, and quit ends the process."""
+    lines = ["uci", "debug on", "isready", "register later", "xyzzy 1 2 3",
+             "position fen rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0",  # no fen 6
+             "go nodes 8", "position fen 8/8/8/8/8/8/8/8 w - - 0 1", "go nodes 8",
+             "position startpos moves e2e4", "go nodes 16 searchmoves g8f6 b8c6",
+             "go ponder wtime 1000 btime 1000", "ponderhit", "setoption name Threads value x",
+             "go infinite", "stop", "quit"]
+    proc = subprocess.run(UCI_COMMAND, input="\n".join(lines) + "\n", capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr
+    out = proc.stdout.splitlines()
+    best = [line.split()[1] for line in out if line.startswith("bestmove")]
+    assert len(best) == 5 and best[1] == "0000"
+    assert best[2] in ("g8f6", "b8c6")
+    board = chess.Board()
+    board.push_uci("e2e4")
+    assert all(chess.Move.from_uci(move) in board.legal_moves for move in best[2:])
+    assert "readyok" in out and any("error in 'setoption'" in line for line in out)

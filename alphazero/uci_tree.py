@@ -1,0 +1,260 @@
+"""Reading a chess search tree for the UCI engine: proven mates, root move statistics, and a
+root restricted to chosen moves (``go searchmoves``).
+
+The rule for a proven result, from the side to move at a node:
+
+- a node whose side to move is checkmated (a terminal node of value -1) is *lost in 0 plies*;
+- a node is *won in d + 1 plies* if one of its children is lost in d plies (the fastest one);
+- a node is *lost in d + 1 plies* if every legal move has a child in the tree and every child
+  is won, in at most d plies (the slowest one).
+
+Every legal move is an edge of its node and terminal values are exact, so these are forced
+mates, not estimates: a mate is claimed only when the tree holds every reply of the defender
+along the way, each answered by a mate. Draws are not proven (a repetition depends on the path).
+
+It reads tree 0 of a ``BatchedMCTS`` through ``mcts.tree`` (search/tree.py): ``num_nodes``,
+``first_edge``, ``num_edges``, ``edge_action``, ``edge_child``, ``edge_visits``,
+``edge_value``, ``terminal`` and ``raw_value``, and nothing else. ``principal_line`` gives the
+most visited line after a given first move (``BatchedMCTS.principal_variation`` starts from
+the most visited root move, which may not be the move played when visits tie or a proven loss
+is avoided).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+UNKNOWN, WIN, LOSS = 0, 1, -1
+
+
+@njit(cache=True)
+def prove_tree(num_nodes, first_edge, num_edges, edge_child, terminal, raw_value, status, plies):
+    """Proven results of the nodes reachable from node 0 (the root), in one post-order pass.
+
+    Per node ``n`` (int arrays of one tree, ``[N]``; edges ``[E]``): ``status[n]`` is WIN, LOSS
+    or UNKNOWN for the side to move at ``n`` and ``plies[n]`` the plies to mate. The walk uses an
+    explicit stack, so it does not depend on how nodes are numbered.
+    """
+    if num_nodes == 0:
+        return
+    stack_node = np.empty(num_nodes, dtype=np.int64)
+    stack_edge = np.empty(num_nodes, dtype=np.int64)
+    top = 0
+    stack_node[0] = 0
+    stack_edge[0] = first_edge[0]
+    while top >= 0:
+        n = stack_node[top]
+        end = first_edge[n] + num_edges[n] if not terminal[n] else first_edge[n]
+        e = stack_edge[top]
+        while e < end and edge_child[e] < 0:
+            e += 1
+        if e < end:  # descend into the next child first
+            stack_edge[top] = e + 1
+            child = edge_child[e]
+            top += 1
+            stack_node[top] = child
+            stack_edge[top] = first_edge[child]
+            continue
+        top -= 1
+        status[n] = UNKNOWN
+        plies[n] = 0
+        if terminal[n]:
+            if raw_value[n] <= -0.999:
+                status[n] = LOSS
+            continue
+        if num_edges[n] == 0:  # not expanded yet
+            continue
+        fastest_win = -1
+        slowest_loss = -1
+        all_won = True
+        for e in range(first_edge[n], first_edge[n] + num_edges[n]):
+            child = edge_child[e]
+            if child < 0 or status[child] == UNKNOWN:
+                all_won = False
+            elif status[child] == LOSS:
+                if fastest_win < 0 or plies[child] + 1 < fastest_win:
+                    fastest_win = plies[child] + 1
+            else:
+                slowest_loss = max(slowest_loss, plies[child] + 1)
+        if fastest_win > 0:
+            status[n] = WIN
+            plies[n] = fastest_win
+        elif all_won:
+            status[n] = LOSS
+            plies[n] = slowest_loss
+
+
+@dataclass(frozen=True)
+class RootReport:
+    """What the tree says about the root, from its side to move's point of view."""
+
+    status: int = UNKNOWN  # WIN, LOSS or UNKNOWN (proven results only)
+    plies: int = 0  # plies to mate when proven
+    line: list[int] = field(default_factory=list)  # the proven mating line (actions)
+    visits: dict[int, int] = field(default_factory=dict)  # per root action
+    q: dict[int, float] = field(default_factory=dict)  # mean value per visited root action
+    lost: frozenset[int] = frozenset()  # root actions proven to lose (the opponent mates)
+
+    @property
+    def mate(self) -> int | None:
+        """UCI's ``score mate``: moves (not plies) to mate, negative when being mated."""
+        if self.status == WIN:
+            return (self.plies + 1) // 2
+        if self.status == LOSS:
+            return -(self.plies // 2)
+        return None
+
+    def choose(self, action: int) -> int:
+        """The move to play: the first of the proven line (the fastest win, or the slowest
+        loss), else ``action`` (the search's choice) unless it is proven to lose while
+        another move is not (then the most visited such move)."""
+        if self.status != UNKNOWN and self.line:
+            return self.line[0]
+        if action in self.lost:
+            others = [a for a in self.visits if a not in self.lost]
+            if others:
+                return max(others, key=lambda a: self.visits[a])
+        return action
+
+
+def read_root(mcts: Any, max_line: int = 64) -> RootReport:
+    """The proof and the root's per-move visits and values of tree 0 of ``mcts``."""
+    tree = mcts.tree
+    num_nodes = int(tree.num_nodes[0])
+    if num_nodes == 0:
+        return RootReport()
+    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
+    edge_child, edge_action = tree.edge_child[0], tree.edge_action[0]
+    edge_visits, edge_value = tree.edge_visits[0], tree.edge_value[0]
+    status = np.zeros(num_nodes, dtype=np.int8)
+    plies = np.zeros(num_nodes, dtype=np.int32)
+    prove_tree(num_nodes, first_edge, num_edges, edge_child, tree.terminal[0],
+               tree.raw_value[0], status, plies)
+    visits: dict[int, int] = {}
+    q: dict[int, float] = {}
+    lost = set()
+    root_edges = range(first_edge[0], first_edge[0] + num_edges[0])
+    for e in root_edges:
+        action, child, n = int(edge_action[e]), int(edge_child[e]), int(edge_visits[e])
+        visits[action] = n
+        if n > 0:
+            q[action] = float(edge_value[e]) / n
+        if child >= 0 and status[child] == WIN:
+            lost.add(action)
+    line: list[int] = []
+    node = 0
+    while status[node] != UNKNOWN and not tree.terminal[0, node] and len(line) < max_line:
+        # The winner takes the fastest mate, the loser the slowest; ties go to more visits.
+        wanted = LOSS if status[node] == WIN else WIN
+        best_edge = -1
+        for e in range(first_edge[node], first_edge[node] + num_edges[node]):
+            child = edge_child[e]
+            if child >= 0 and status[child] == wanted and plies[child] == plies[node] - 1 and (
+                    best_edge < 0 or edge_visits[e] > edge_visits[best_edge]):
+                best_edge = e
+        if best_edge < 0:
+            break
+        line.append(int(edge_action[best_edge]))
+        node = int(edge_child[best_edge])
+    return RootReport(status=int(status[0]), plies=int(plies[0]), line=line, visits=visits,
+                      q=q, lost=frozenset(lost))
+
+
+def principal_line(mcts: Any, first_action: int, max_length: int = 24) -> list[int]:
+    """``first_action`` then the most visited moves below it, in tree 0 of ``mcts``."""
+    tree = mcts.tree
+    if tree.num_nodes[0] == 0:
+        return []
+    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
+    edge_action, edge_child, edge_visits = tree.edge_action[0], tree.edge_child[0], \
+        tree.edge_visits[0]
+    line = [int(first_action)]
+    root_edges = range(first_edge[0], first_edge[0] + num_edges[0])
+    node = next((int(edge_child[e]) for e in root_edges if edge_action[e] == first_action), -1)
+    while node >= 0 and len(line) < max_length and not tree.terminal[0, node] \
+            and num_edges[node] > 0:
+        edges = slice(first_edge[node], first_edge[node] + num_edges[node])
+        visits = edge_visits[edges]
+        best = int(np.argmax(visits))
+        if visits[best] == 0:
+            break
+        line.append(int(edge_action[edges][best]))
+        node = int(edge_child[edges][best])
+    return line
+
+
+class RootRestrictedGame:
+    """A game whose legal moves at one root state are cut down to chosen actions.
+
+    ``BatchedMCTS`` gives a node one edge per legal move, so restricting the root's legal
+    mask restricts the search (``go searchmoves``); a proven loss at such a root means that
+    every searched move loses. The root is recognised by identity: pass the very object given
+    to ``set_position``. Everything else goes to the wrapped game.
+    """
+
+    def __init__(self, game: Any) -> None:
+        self.inner = game
+        self.name = game.name
+        self.num_actions = game.num_actions
+        self.observation_shape = game.observation_shape
+        self.root: Any = None
+        self.allowed: np.ndarray | None = None  # bool[A] at the root, None: all moves
+
+    def restrict(self, root: Any, actions: list[int] | None) -> None:
+        """Search only ``actions`` at ``root`` (None or empty: every legal move)."""
+        self.root = root
+        self.allowed = None
+        if actions:
+            self.allowed = np.zeros(self.num_actions, dtype=bool)
+            self.allowed[actions] = True
+
+    def is_restricted(self, state: Any) -> bool:
+        return self.allowed is not None and state is self.root
+
+    def describe(self, state: Any) -> tuple[np.ndarray, np.ndarray, bool, float]:
+        obs, legal, terminal, value = self.inner.describe(state)
+        if self.is_restricted(state) and not terminal:
+            legal = legal & self.allowed
+        return obs, legal, terminal, value
+
+    def legal_mask(self, state: Any) -> np.ndarray:
+        legal = self.inner.legal_mask(state)
+        return legal & self.allowed if self.is_restricted(state) else legal
+
+    def __getattr__(self, name: str) -> Any:  # apply, encode, format_move, ...
+        return getattr(self.inner, name)
+
+
+MAX_REUSED_PLIES = 8
+"""A new position at most this many plies past the tree's root keeps the subtree."""
+
+
+def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
+    """Point ``engine`` (a ``play.SearchEngine`` over a ``RootRestrictedGame`` of chess) at
+    ``board`` (a ``chess.Board``): a fresh tree searching only ``allowed`` when given, else the
+    subtree of the previous search when ``board`` only adds moves to its root."""
+    import chess
+
+    from games.chess import GAME, encode_move
+
+    game, old = engine.game, engine.state
+    if not allowed and old is not None and board.root() == old.root():
+        added = len(board.move_stack) - len(old.move_stack)
+        if 0 <= added <= MAX_REUSED_PLIES and (added > 0 or not game.is_restricted(old)) \
+                and board.move_stack[:len(old.move_stack)] == old.move_stack:
+            try:
+                for move in board.move_stack[len(old.move_stack):]:
+                    engine.play(encode_move(move, engine.state.turn))
+                return
+            except ValueError:
+                pass
+    root = board.copy()
+    if GAME.is_terminal(root):  # a draw that could be claimed: search as if unclaimed
+        root = chess.Board(board.fen())
+        root.halfmove_clock = min(root.halfmove_clock, 99)
+    game.restrict(root, allowed)
+    engine.set_position(root)
