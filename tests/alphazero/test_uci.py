@@ -392,6 +392,9 @@ def test_a_clocked_game_never_runs_out_of_time():
     binary = stockfish_or_none()
     opponent = chess.engine.SimpleEngine.popen_uci(binary or UCI_COMMAND, timeout=120)
     try:
+        # As a GUI does before a clocked game: isready, which waits until the network has
+        # loaded (seconds on a busy machine), so the clock does not pay for the loading.
+        engine.ping()
         board = chess.Board()
         clock, increment = 4.0, 0.05
         while not board.is_game_over(claim_draw=True) and board.ply() < 80:
