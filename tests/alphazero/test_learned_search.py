@@ -157,11 +157,16 @@ def test_train_search_method_is_checked():
         TrainSearchConfig(method="ppo")
 
 
-def test_train_search_command_and_learned_analyse(random_net, tmp_path, monkeypatch, capsys):
+def saved_net(random_net, tmp_path):
     config, model = random_net
     ckpt = tmp_path / "net.pt"
     save_checkpoint(ckpt, model_state=model.state_dict(), network_config=config.network,
                     game="tictactoe", observation_shape=TTT.observation_shape, num_actions=9)
+    return ckpt
+
+
+def test_train_search_command_and_learned_analyse(random_net, tmp_path, monkeypatch, capsys):
+    ckpt = saved_net(random_net, tmp_path)
     out = tmp_path / "search.pt"
     code = main(["train-search", "tictactoe", "--checkpoint", str(ckpt), "--out", str(out),
                  "--run-dir", str(tmp_path / "run"), "--iterations", "3", "--budgets", "4,8",
@@ -186,10 +191,7 @@ def test_learned_without_weights_is_one_clear_error(tmp_path, monkeypatch, capsy
 
 
 def test_train_search_reinforce_command(random_net, tmp_path, capsys):
-    config, model = random_net
-    ckpt = tmp_path / "net.pt"
-    save_checkpoint(ckpt, model_state=model.state_dict(), network_config=config.network,
-                    game="tictactoe", observation_shape=TTT.observation_shape, num_actions=9)
+    ckpt = saved_net(random_net, tmp_path)
     out = tmp_path / "search.pt"
     code = main(["train-search", "tictactoe", "--checkpoint", str(ckpt), "--out", str(out),
                  "--run-dir", str(tmp_path / "run"), "--iterations", "2", "--budgets", "4",
