@@ -56,7 +56,7 @@ def test_analyse_and_solve_never_import_torch(tmp_path):
     assert results["chess"][0] == 0 and "move" in results["chess"][1][0]
     assert results["solve"][0] == 0 and results["solve"][1][0]["score"] == -2
     assert results["corrupt"][0] == 2
-    assert "truncated or corrupt" in proc.stderr and "(numpy)" in proc.stderr
+    assert "truncated or corrupt" in proc.stderr and "(numpy;" in proc.stderr
     assert report["torch_imported"] is False
 
 
@@ -99,6 +99,32 @@ def test_fresh_network_runs_in_either_backend(monkeypatch, tmp_path):
     masks = np.stack([game.legal_mask(game.parse_position(p)) for p in ("", "4453")])
     for ours, theirs in zip(evaluate_numpy(observations, masks),
                             evaluate_auto(observations, masks)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_moves_to_torch_after_many_large_batches(monkeypatch):
+    monkeypatch.setattr(models, "SWITCH_AFTER_POSITIONS", 100)
+    game = get_game("tictactoe")
+    evaluate, source = resolve_evaluate(game, load_config("tictactoe").network)
+    assert "(numpy; torch for long runs" in source
+    rng = np.random.default_rng(0)
+    states = [game.initial_state()]
+    for _ in range(60):
+        state = states[int(rng.integers(len(states)))]
+        legal = np.flatnonzero(game.legal_mask(state))
+        if legal.size and not game.is_terminal(state):
+            states.append(game.apply(state, int(rng.choice(legal))))
+    observations = np.stack([game.encode(s) for s in states[:40]])
+    masks = np.stack([game.legal_mask(s) for s in states[:40]])
+    first = evaluate(observations, masks)
+    for _ in range(20):  # small calls do not count
+        evaluate(observations[:8], masks[:8])
+    assert evaluate.backend == "numpy" and evaluate.large_positions == 40
+    evaluate(observations, masks)
+    assert evaluate.backend == "numpy"
+    last = evaluate(observations, masks)  # 120 large positions: now torch
+    assert evaluate.backend == "torch"
+    for ours, theirs in zip(first, last):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
