@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from alphazero.network import NetworkConfig
+from alphazero.network_config import NetworkConfig
 from search.params import SearchParams
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from alphazero.network_config import NetworkConfig  # re-exported: defined without torch
 
 logger = logging.getLogger(__name__)
 
@@ -25,20 +26,6 @@ logger = logging.getLogger(__name__)
 ILLEGAL_LOGIT = -1e9
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    blocks: int = 5
-    """Number of residual blocks in the tower."""
-    channels: int = 64
-    """Convolution channels of the stem and of every residual block."""
-    policy_channels: int = 2
-    """Channels of the policy head's 1x1 convolution, before its linear layer."""
-    value_channels: int = 1
-    """Channels of the value head's 1x1 convolution, before its hidden layer."""
-    value_hidden: int = 64
-    """Width of the value head's hidden linear layer."""
 
 
 class ResidualBlock(nn.Module):
