@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -176,9 +177,10 @@ def run_arms_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) -> R
         scores = _score_arms(study, label, evaluate, evaluation, tuned, weights)
         _differences(study, label, scores, strata_of(evaluation.stones, cfg.strata),
                      len(kept))
+        write_results(results.rows, out_dir)  # a stopped run keeps every finished part
         if not cfg.match_checkpoints or label in cfg.match_checkpoints:
-            _matches(study, label, evaluate, tuned, weights, openings)
-        write_results(results.rows, out_dir)  # a stopped run keeps every finished checkpoint
+            _matches(study, label, evaluate, tuned, weights, openings,
+                     save=lambda: write_results(results.rows, out_dir))
     results.writer.close()
     return results
 
@@ -246,9 +248,11 @@ def _differences(study: _Study, label: str, scores: dict, strata: dict[str, np.n
 
 
 def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
-             weights: LearnedWeights | None, openings: list[list[int]]) -> None:
-    """Each arm (and seed) against tuned PUCT at every budget, every opening with both
-    colours; all of a budget's matches at once, so tuned PUCT searches them in one batch."""
+             weights: LearnedWeights | None, openings: list[list[int]], *,
+             save: Callable[[], None] = lambda: None) -> None:
+    """Each arm of ``match_arms`` (and seed) against tuned PUCT at every budget, every opening
+    with both colours; all of a budget's matches at once, so tuned PUCT searches them in one
+    batch. ``save()`` is called after each budget."""
     from alphazero.evaluation import play_matches
 
     cfg, game = study.cfg, study.game
@@ -257,6 +261,8 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
                                                       c_init=tuned[budget]), budget)
         pairings, keys = [], []
         for arm in cfg.ordered_arms[1:]:
+            if cfg.match_arms and arm not in cfg.match_arms:
+                continue
             setup = arm_setup(arm, study.search, weights=weights, c_init=tuned[budget],
                               gumbel_noise=cfg.gumbel_noise)
             for seed in (cfg.seeds if setup.noise else cfg.seeds[:1]):
@@ -274,6 +280,7 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
             match_rows(study.results, arm, label, budget, "all", *wdl.tolist(), cfg.confidence)
             study.log(f"[{label}] {arm} vs {BASELINE} at {budget} sims: W/D/L "
                       f"{'/'.join(map(str, wdl))}")
+        save()
 
 
 # -------------------------------------------------------------------- boundary study

@@ -100,6 +100,8 @@ class AblationConfig:
     match_checkpoints: tuple[str, ...] = ()
     """Labels of the checkpoints whose arms play the head-to-head matches (empty: all). The
     matches cost far more than the labelled positions; limiting them keeps a run in hours."""
+    match_arms: tuple[str, ...] = ()
+    """Arms that play tuned PUCT head to head (empty: every arm in ``arms``)."""
     opening_plies: tuple[int, ...] = (4, 8)
     """Fewest and most random plies of an opening."""
     opening_margin: int = 2
@@ -129,6 +131,8 @@ class AblationConfig:
         missing = [m for m in self.match_checkpoints if m not in self.checkpoints]
         if missing:
             raise ValueError(f"match_checkpoints: {missing[0]!r} is not a checkpoint label")
+        if any(a not in self.arms or a == BASELINE for a in self.match_arms):
+            raise ValueError(f"match_arms must be arms of `arms` other than {BASELINE}")
         if self.learned_on and self.learned_on not in self.checkpoints:
             raise ValueError(f"learned_on {self.learned_on!r} is not a checkpoint label")
         if not self.budgets or min(self.budgets) < 1 or not self.seeds or not self.c_grid:

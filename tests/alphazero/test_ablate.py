@@ -34,6 +34,7 @@ c_grid: [0.5, 2.0]
 strata: [4, 6]
 openings: 2
 match_checkpoints: [saved]
+match_arms: [puct, gumbel, learned_readout, learned_selection, learned]
 opening_plies: [1, 2]
 opening_margin: 0
 resamples: 200
@@ -96,15 +97,19 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     games = [float(r["value"]) for r in rows if r["metric"] == "games" and r["seed"] == "0"]
     assert games and all(g == 4 for g in games)  # 2 openings x both colours
     assert {r["checkpoint"] for r in rows if r["metric"] == "games"} == {"saved"}
+    assert {r["arm"] for r in rows if r["metric"] == "games"} == set(ARMS) - {"policy", BASELINE}
     summary = (out / "summary.md").read_text()
     assert "## Checkpoint `saved`" in summary and "Pre-registered targets" in summary
     assert "## Checkpoint `other`" in summary  # no matches there: accuracy tables only
 
 
-def test_match_checkpoints_must_name_a_checkpoint(tmp_path):
+def test_match_checkpoints_and_arms_are_checked(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh:0'}\nmatch_checkpoints: [b]\n")
     with pytest.raises(ValueError, match="match_checkpoints: 'b'"):
+        load_ablation_config(str(bad))
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh:0'}\nmatch_arms: [puct_tuned]\n")
+    with pytest.raises(ValueError, match="match_arms"):
         load_ablation_config(str(bad))
 
 
