@@ -37,10 +37,12 @@ def considered_visit_sequence(num_considered: int, num_simulations: int) -> np.n
 
 
 @njit(cache=True)
-def gumbel_readout(params, raw_value, first_edge, num_edges, edge_action, edge_prior,
-                   edge_logit, edge_gumbel, edge_visits, edge_value, out_policy, out_action):
+def gumbel_readout(params, nodes, edges, edge_gumbel, out_policy, out_action):
     """Per tree: the improved policy softmax(logit + sigma(completed Q)) over legal moves, and
     the action maximising g + logit + sigma(completed Q) among the most visited children."""
+    raw_value, first_edge, num_edges = nodes.raw_value, nodes.first_edge, nodes.num_edges
+    edge_action, edge_prior, edge_logit = edges.action, edges.prior, edges.logit
+    edge_visits, edge_value = edges.visits, edges.value
     for b in range(first_edge.shape[0]):
         count = num_edges[b, 0]
         out_action[b] = -1

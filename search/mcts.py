@@ -19,7 +19,7 @@ from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_
     P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
-from search.tree import allocate_tree, ensure_capacity, reroot_kernel, tree_arrays
+from search.tree import allocate_tree, ensure_capacity, reroot_kernel
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
@@ -123,7 +123,7 @@ class BatchedMCTS:
                 if tree.edge_action[b, e] == action:
                     child = tree.edge_child[b, e]
         if child > 0 and tree.expanded[b, child] and not tree.terminal[b, child]:
-            kept = reroot_kernel(b, child, self.states, *self._tree_arrays())
+            kept = reroot_kernel(b, child, self.states, *tree.arrays())
             if not self.array_game:
                 old = self.py_states[b]
                 self.py_states[b] = [old[i] for i in kept]
@@ -131,9 +131,6 @@ class BatchedMCTS:
             self.noised[b] = False
         else:
             self.set_roots([next_state], [b])
-
-    def _tree_arrays(self):
-        return tree_arrays(self.tree)
 
     def _describe(self, states: list[Any]):
         """Observations, legal masks, terminal flags and values of Python-held states."""
@@ -202,12 +199,8 @@ class BatchedMCTS:
             need = np.bincount(leaf_tree, weights=legal.sum(axis=1), minlength=self.batch_size)
             ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
         expand_and_backup(leaf_tree, leaf_node, legal, np.asarray(logits, dtype=np.float32),
-                          np.asarray(values, dtype=np.float32), term, tval, tree.visits,
-                          tree.value_sum, tree.virtual, tree.parent, tree.parent_edge,
-                          tree.first_edge, tree.num_edges, tree.expanded, tree.terminal,
-                          tree.raw_value, tree.edge_action, tree.edge_prior, tree.edge_logit,
-                          tree.edge_child, tree.edge_visits, tree.edge_value, tree.edge_virtual,
-                          tree.edge_value_sq, tree.num_edges_used, remove_virtual)
+                          np.asarray(values, dtype=np.float32), term, tval, tree.nodes,
+                          tree.edges, tree.num_edges_used, remove_virtual)
 
     def _add_root_noise(self, trees: np.ndarray) -> None:
         tree = self.tree
@@ -280,12 +273,11 @@ class BatchedMCTS:
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
                 self.learned.selection, control, self.record_feats, self.record_scores,
                 self.record_count, self.scratch, self.extra, self.features,
-                *self._tree_arrays(), out_tree, out_parent, out_action, out_node, out_collision)
+                *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
             if collisions > 0:
-                clear_collisions(out_collision, collisions, tree.virtual, tree.parent,
-                                 tree.parent_edge, tree.edge_virtual)
+                clear_collisions(out_collision, collisions, tree.nodes, tree.edges)
             self.stats["steps"] += 1
             self.stats["leaves"] += n
             self.stats["collisions"] += collisions
@@ -335,8 +327,7 @@ class BatchedMCTS:
         B, A = self.batch_size, self.num_actions
         visits = np.zeros((B, A), dtype=np.int32)
         q = np.zeros((B, A), dtype=np.float32)
-        root_statistics(A, tree.first_edge, tree.num_edges, tree.edge_action, tree.edge_visits,
-                        tree.edge_value, visits, q)
+        root_statistics(A, tree.nodes, tree.edges, visits, q)
         prior = np.zeros((B, A), dtype=np.float32)
         for b in np.flatnonzero(root_live):
             first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
@@ -348,9 +339,8 @@ class BatchedMCTS:
         if self.rule == GUMBEL:
             policy = np.zeros((B, A), dtype=np.float32)
             gumbel_action = np.zeros(B, dtype=np.int64)
-            gumbel_readout(self.param_vec, tree.raw_value, tree.first_edge, tree.num_edges,
-                           tree.edge_action, tree.edge_prior, tree.edge_logit, tree.edge_gumbel,
-                           tree.edge_visits, tree.edge_value, policy, gumbel_action)
+            gumbel_readout(self.param_vec, tree.nodes, tree.edges, tree.edge_gumbel, policy,
+                           gumbel_action)
             action[root_live] = gumbel_action[root_live]
             # Sequential halving spends visits on moves it then rejects, so the root's mean
             # understates a won position: report the chosen move's value instead.

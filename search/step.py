@@ -14,11 +14,8 @@ from search.learned import learned_residual
 @njit(cache=True, error_model="numpy")
 def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
                   learned_w, control, record_feats, record_scores, record_count, scratch,
-                  extra, features, visits, value_sum, virtual, parent, parent_edge, first_edge,
-                  num_edges, expanded, terminal, raw_value, depth, edge_action, edge_prior,
-                  edge_logit, edge_child, edge_gumbel, edge_visits, edge_value, edge_virtual,
-                  edge_value_sq, num_nodes, num_edges_used, out_tree, out_parent, out_action,
-                  out_node, out_collision):
+                  extra, features, nodes, edges, depth, edge_gumbel, num_nodes, num_edges_used,
+                  out_tree, out_parent, out_action, out_node, out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
     Each descent ends in one of three ways: at a move never tried before (a new node is
@@ -38,6 +35,13 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
     least as wide as the widest node. Returns (leaves written, terminal hits, collisions).
     """
+    visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
+    parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge
+    num_edges, expanded, terminal = nodes.num_edges, nodes.expanded, nodes.terminal
+    raw_value = nodes.raw_value
+    edge_action, edge_prior, edge_logit = edges.action, edges.prior, edges.logit
+    edge_child, edge_visits, edge_value = edges.child, edges.visits, edges.value
+    edge_virtual, edge_value_sq = edges.virtual, edges.value_sq
     num_leaves = 0
     hits = 0
     collisions = 0
@@ -138,8 +142,10 @@ def _add_virtual(b, node, amount, virtual, parent, parent_edge, edge_virtual):
 
 
 @njit(cache=True)
-def clear_collisions(collided, count, virtual, parent, parent_edge, edge_virtual):
+def clear_collisions(collided, count, nodes, edges):
     """Remove the virtual losses that collisions added (``collided``: pairs tree, node)."""
+    virtual, parent, parent_edge = nodes.virtual, nodes.parent, nodes.parent_edge
+    edge_virtual = edges.virtual
     for i in range(count):
         _add_virtual(collided[2 * i], collided[2 * i + 1], -1, virtual, parent, parent_edge,
                      edge_virtual)
@@ -147,16 +153,20 @@ def clear_collisions(collided, count, virtual, parent, parent_edge, edge_virtual
 
 @njit(cache=True, error_model="numpy")
 def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, terminal_value,
-                      visits, value_sum, virtual, parent, parent_edge, first_edge, num_edges,
-                      expanded, terminal, raw_value, edge_action, edge_prior, edge_logit,
-                      edge_child, edge_visits, edge_value, edge_virtual, edge_value_sq,
-                      num_edges_used, remove_virtual):
+                      nodes, edges, num_edges_used, remove_virtual):
     """Give each leaf its edges (softmax of the legal logits) and back up its value.
 
     ``legal``: bool[M, A]; ``logits``: float32[M, A] (rows of terminal leaves are ignored);
     ``values``: float32[M] network values, side to move at the leaf; terminal leaves use the
     exact ``terminal_value`` instead. The edge pool must have room (the driver checks).
     """
+    visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
+    parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge
+    num_edges, expanded, terminal = nodes.num_edges, nodes.expanded, nodes.terminal
+    raw_value = nodes.raw_value
+    edge_action, edge_prior, edge_logit = edges.action, edges.prior, edges.logit
+    edge_child, edge_visits, edge_value = edges.child, edges.visits, edges.value
+    edge_virtual, edge_value_sq = edges.virtual, edges.value_sq
     num_actions = legal.shape[1]
     for m in range(leaf_tree.shape[0]):
         b = leaf_tree[m]
@@ -202,9 +212,10 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
 
 
 @njit(cache=True, error_model="numpy")
-def root_statistics(num_actions, first_edge, num_edges, edge_action, edge_visits, edge_value,
-                    out_visits, out_q):
+def root_statistics(num_actions, nodes, edges, out_visits, out_q):
     """Dense per-action root visits and Q (root side to move; NaN for unvisited)."""
+    first_edge, num_edges = nodes.first_edge, nodes.num_edges
+    edge_action, edge_visits, edge_value = edges.action, edges.visits, edges.value
     for b in range(first_edge.shape[0]):
         for a in range(num_actions):
             out_visits[b, a] = 0
