@@ -102,6 +102,7 @@ class BatchedMCTS:
         self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
         self.record_scores = np.zeros((batch_size, self.width))
         self.record_count = np.zeros(batch_size, dtype=np.int32)
+        self._edges_top = 0  # at least every tree's num_edges_used (see _evaluate_and_expand)
 
     # ----------------------------------------------------------------- roots
     def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
@@ -184,23 +185,30 @@ class BatchedMCTS:
 
     def _evaluate_and_expand(self, leaf_tree, leaf_node, obs, legal, term, tval, remove_virtual):
         m = leaf_tree.size
-        logits = np.zeros((m, self.num_actions), dtype=np.float32)
-        values = np.zeros(m, dtype=np.float32)
-        live = ~term
-        if live.all():
+        if not term.any():
             logits, values = self.evaluate(obs, legal)
-        elif live.any():
-            logits[live], values[live] = self.evaluate(obs[live], legal[live])
+        else:
+            logits = np.zeros((m, self.num_actions), dtype=np.float32)
+            values = np.zeros(m, dtype=np.float32)
+            live = ~term
+            if live.any():
+                logits[live], values[live] = self.evaluate(obs[live], legal[live])
         tree = self.tree
         # Room for every leaf's moves (a bound: at most k leaves of one tree per step).
+        # ``_edges_top`` bounds every tree's used edges without a pass over them each step.
         widest = self.num_actions if self.array_game else int(legal.sum(axis=1).max())
-        bound = int(tree.num_edges_used.max()) + widest * min(m, self.params.leaves_per_step)
-        if bound > tree.edge_capacity:
-            need = np.bincount(leaf_tree, weights=legal.sum(axis=1), minlength=self.batch_size)
-            ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
-        expand_and_backup(leaf_tree, leaf_node, legal, np.asarray(logits, dtype=np.float32),
-                          np.asarray(values, dtype=np.float32), term, tval, tree.nodes,
-                          tree.edges, tree.num_edges_used, remove_virtual)
+        added = widest * min(m, self.params.leaves_per_step)
+        if self._edges_top + added > tree.edge_capacity:
+            self._edges_top = int(tree.num_edges_used.max())
+            if self._edges_top + added > tree.edge_capacity:
+                need = np.bincount(leaf_tree, weights=legal.sum(axis=1),
+                                   minlength=self.batch_size)
+                ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
+        top = expand_and_backup(leaf_tree, leaf_node, legal,
+                                np.asarray(logits, dtype=np.float32),
+                                np.asarray(values, dtype=np.float32), term, tval, tree.nodes,
+                                tree.edges, tree.num_edges_used, remove_virtual)
+        self._edges_top = max(self._edges_top, top)
 
     def _add_root_noise(self, trees: np.ndarray) -> None:
         tree = self.tree
@@ -260,16 +268,16 @@ class BatchedMCTS:
         out_action = np.zeros(max_leaves, np.int32)
         out_node = np.zeros(max_leaves, np.int32)
         out_collision = np.zeros(2 * max_leaves, np.int32)
-        self.stats = {"steps": 0, "leaves": 0, "collisions": 0}
-        while remaining.any():
-            needed = int(tree.num_nodes.max()) + k + 1
-            if needed > tree.node_capacity:
-                ensure_capacity(tree, needed, 0)
-                grown = np.zeros((self.batch_size, tree.node_capacity, self.states.shape[2]),
-                                 dtype=np.int64)
-                grown[:, : self.states.shape[1]] = self.states
-                self.states = grown
-            n, _, collisions = select_leaves(
+        steps = leaves = collided = 0
+        live = int(remaining.any())
+        nodes_top = int(tree.num_nodes.max())  # bounds every tree's size; a step adds <= k
+        while live:
+            nodes_top += k
+            if nodes_top + 1 > tree.node_capacity:
+                nodes_top = int(tree.num_nodes.max()) + k
+                if nodes_top + 1 > tree.node_capacity:
+                    self._grow_nodes(nodes_top + 1)
+            n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
                 self.learned.selection, control, self.record_feats, self.record_scores,
                 self.record_count, self.scratch, self.extra, self.features,
@@ -278,15 +286,24 @@ class BatchedMCTS:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
             if collisions > 0:
                 clear_collisions(out_collision, collisions, tree.nodes, tree.edges)
-            self.stats["steps"] += 1
-            self.stats["leaves"] += n
-            self.stats["collisions"] += collisions
+            steps += 1
+            leaves += n
+            collided += collisions
+        self.stats = {"steps": steps, "leaves": leaves, "collisions": collided}
         return self._readout(active, root_live, started, temperature)
+
+    def _grow_nodes(self, needed: int) -> None:
+        ensure_capacity(self.tree, needed, 0)
+        grown = np.zeros((self.batch_size, self.tree.node_capacity, self.states.shape[2]),
+                         dtype=np.int64)
+        grown[:, : self.states.shape[1]] = self.states
+        self.states = grown
 
     def _step_leaves(self, leaf_tree, leaf_parent, leaf_action, leaf_node) -> None:
         m = leaf_tree.size
         if self.array_game:
-            obs, legal, term, tval = (buf[:m] for buf in self._leaf_buffers())
+            obs, legal, term, tval = self._leaf_buffers()
+            obs, legal, term, tval = obs[:m], legal[:m], term[:m], tval[:m]
             self.game.step_leaves(self.states, leaf_tree, leaf_parent, leaf_action, leaf_node,
                                   obs, legal, term, tval)
         else:

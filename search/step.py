@@ -33,7 +33,8 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     that child is taken instead of the rule's choice (a one-step deviation).
 
     ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
-    least as wide as the widest node. Returns (leaves written, terminal hits, collisions).
+    least as wide as the widest node. Returns (leaves written, terminal hits, collisions,
+    trees with budget left).
     """
     visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
     parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge
@@ -45,6 +46,7 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     num_leaves = 0
     hits = 0
     collisions = 0
+    live = 0
     for b in range(visits.shape[0]):
         leaves_here = 0
         collisions_here = 0
@@ -129,7 +131,9 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                 out_collision[collisions + 1] = node
                 collisions += 2
                 collisions_here += 1
-    return num_leaves, hits, collisions // 2
+        if remaining[b] > 0:
+            live += 1
+    return num_leaves, hits, collisions // 2, live
 
 
 @njit(cache=True, inline="always")
@@ -159,6 +163,7 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
     ``legal``: bool[M, A]; ``logits``: float32[M, A] (rows of terminal leaves are ignored);
     ``values``: float32[M] network values, side to move at the leaf; terminal leaves use the
     exact ``terminal_value`` instead. The edge pool must have room (the driver checks).
+    Returns the most edges used by any of the leaves' trees.
     """
     visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
     parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge
@@ -168,6 +173,7 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
     edge_child, edge_visits, edge_value = edges.child, edges.visits, edges.value
     edge_virtual, edge_value_sq = edges.virtual, edges.value_sq
     num_actions = legal.shape[1]
+    most_edges = 0
     for m in range(leaf_tree.shape[0]):
         b = leaf_tree[m]
         node = leaf_node[m]
@@ -209,6 +215,8 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
         raw_value[b, node] = value
         backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
                edge_visits, edge_value, edge_virtual, edge_value_sq)
+        most_edges = max(most_edges, num_edges_used[b])
+    return most_edges
 
 
 @njit(cache=True, error_model="numpy")

@@ -53,3 +53,23 @@ def test_fixed_seed_search_is_unchanged(arm, k):
     assert [float(v).hex() for v in result.value] == values
     assert result.action.tolist() == actions
     assert mcts.tree.num_nodes.tolist() == sizes
+
+
+def test_reused_and_grown_trees_are_unchanged():
+    """Tree reuse, then a search larger than the pools: both pools grow mid-search."""
+    states = [C4.parse_position(p) for p in POSITIONS]
+    mcts = BatchedMCTS(C4, biased_evaluate, SearchParams(simulations=100, leaves_per_step=2),
+                       batch_size=len(states), seed=5)
+    mcts.set_roots(states)
+    result = mcts.run()
+    for b, state in enumerate(states):
+        action = int(result.action[b])
+        mcts.advance(b, action, C4.apply(state, action))
+    result = mcts.run(simulations=350)
+    assert (mcts.tree.node_capacity, mcts.tree.edge_capacity) == (832, 2912)
+    assert result.visits.tolist() == [[9, 9, 9, 371, 9, 9, 9], [10, 10, 14, 359, 8, 10, 10],
+                                      [21, 21, 24, 295, 21, 21, 21]]
+    assert [float(v).hex() for v in result.value] == [
+        "-0x1.27bc060000000p-4", "-0x1.f3eba60000000p-4", "-0x1.3475340000000p-2"]
+    assert result.action.tolist() == [3, 3, 3]
+    assert mcts.tree.num_nodes.tolist() == [426, 416, 398]
