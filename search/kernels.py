@@ -11,11 +11,33 @@ residual, see search/learned.py).
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 PUCT, GUMBEL, LEARNED = 0, 1, 2
 P_C_INIT, P_C_BASE, P_FPU_REDUCTION, P_VIRTUAL_LOSS, P_C_VISIT, P_C_SCALE = range(6)
 NUM_PARAMS = 6
+
+
+@intrinsic
+def prefetch(typingctx, array, b, i):
+    """Ask the CPU to start loading ``array[b, i]`` into cache (``llvm.prefetch``). A hint
+    only: results never depend on it, and an index past the end is harmless."""
+    sig = types.void(array, b, i)
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        ary = context.make_array(array_type)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [args[1], args[2]])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True, error_model="numpy", inline="always")

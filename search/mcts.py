@@ -19,7 +19,7 @@ from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_
     P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
-from search.tree import allocate_tree, ensure_capacity, reroot_kernel
+from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
@@ -74,6 +74,9 @@ class BatchedMCTS:
                  seed: int | None = None, learned: LearnedWeights | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        if game.num_actions > MAX_ACTIONS:
+            raise ValueError(f"the search stores actions in int16: at most {MAX_ACTIONS}, "
+                             f"not {game.num_actions}")
         if params.arm == "learned" and learned is None:
             raise ValueError("the learned search arm needs its weights (search.LearnedWeights)")
         self.game = game

@@ -42,14 +42,16 @@ NODE_DTYPE = np.dtype([
 ], align=True)
 EDGE_DTYPE = np.dtype([
     ("visits", np.int32),  # = visits of the child
-    ("virtual", np.int32),  # = virtual of the child
     ("value", np.float32),  # = value_sum of the child
     ("prior", np.float32),  # Dirichlet noise is mixed in here at the root
     ("child", np.int32),  # NO_CHILD until selected
+    ("child_first", np.int32),  # = first_edge of the child: its edges are fetched early
     ("logit", np.float32),  # network logit minus the node's max logit
     ("value_sq", np.float32),  # sum of squared backed-up values (learned features)
-    ("action", np.int32),
+    ("virtual", np.int16),  # = virtual of the child (at most 2 x leaves_per_step)
+    ("action", np.int16),
 ], align=True)
+MAX_ACTIONS = np.iinfo(np.int16).max
 assert NODE_DTYPE.itemsize == 32 and EDGE_DTYPE.itemsize == 32  # two records per cache line
 
 
@@ -91,6 +93,7 @@ class Tree:
     edge_value = _field("edges", "value")
     edge_virtual = _field("edges", "virtual")
     edge_value_sq = _field("edges", "value_sq")
+    edge_child_first = _field("edges", "child_first")
 
     @property
     def batch_size(self) -> int:
@@ -242,6 +245,7 @@ def reroot_kernel(b, new_root, states, nodes, edges, depth, edge_gumbel, num_nod
             if child >= 0:
                 parent[b, child] = i
                 parent_edge[b, child] = e
+                edges.child_first[b, e] = first_edge[b, child]
     num_nodes[b] = count
     num_edges_used[b] = edges_kept
     return order[:count].copy()
