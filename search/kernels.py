@@ -30,7 +30,8 @@ def prefetch(typingctx, array, b, i):
     def codegen(context, builder, signature, args):
         array_type = signature.args[0]
         ary = context.make_array(array_type)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [args[1], args[2]])
+        index = [context.cast(builder, args[k], signature.args[k], types.intp) for k in (1, 2)]
+        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, index)
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
