@@ -37,7 +37,7 @@ def considered_visit_sequence(num_considered: int, num_simulations: int) -> np.n
 
 
 @njit(cache=True)
-def gumbel_readout(params, nodes, edges, edge_gumbel, out_policy, out_action):
+def gumbel_readout(params, nodes, edges, root_gumbel, out_policy, out_action):
     """Per tree: the improved policy softmax(logit + sigma(completed Q)) over legal moves, and
     the action maximising g + logit + sigma(completed Q) among the most visited children."""
     raw_value, first_edge, num_edges = nodes.raw_value, nodes.first_edge, nodes.num_edges
@@ -61,8 +61,8 @@ def gumbel_readout(params, nodes, edges, edge_gumbel, out_policy, out_action):
             e = first + i
             score = edge_logit[b, e] + sigma * q[i]
             top = max(top, score)
-            if edge_visits[b, e] == max_n and score + edge_gumbel[b, e] > best_score:
-                best_score = score + edge_gumbel[b, e]
+            if edge_visits[b, e] == max_n and score + root_gumbel[b, i] > best_score:
+                best_score = score + root_gumbel[b, i]
                 out_action[b] = edge_action[b, e]
         total = 0.0
         for i in range(count):

@@ -147,7 +147,7 @@ def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_
 
 @njit(cache=True, error_model="numpy", inline="always")
 def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edges, edge_prior,
-                       edge_logit, edge_gumbel, edge_visits, edge_value, edge_virtual, scratch):
+                       edge_logit, root_gumbel, edge_visits, edge_value, edge_virtual, scratch):
     """Sequential halving at the root: among children with ``target_visits`` visits (pending
     ones included), the best by g + logit + sigma(completed Q)."""
     count = num_edges[b, 0]
@@ -162,7 +162,7 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
     for i in range(count):
         e = first + i
         nc = edge_visits[b, e] + edge_virtual[b, e]
-        score = edge_gumbel[b, e] + edge_logit[b, e] + sigma * scratch[i]
+        score = root_gumbel[b, i] + edge_logit[b, e] + sigma * scratch[i]
         if nc == target_visits and score > best_score:
             best_score = score
             best = i

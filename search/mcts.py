@@ -101,6 +101,8 @@ class BatchedMCTS:
         self.scratch = np.zeros(self.width, dtype=np.float64)
         self.extra = np.zeros(self.width, dtype=np.float64)
         self.features = np.zeros((self.width, NUM_SELECTION_FEATURES), dtype=np.float64)
+        # Gumbel noise of each root child (Gumbel arm), by position among the root's edges.
+        self.root_gumbel = np.zeros((batch_size, self.width), dtype=np.float32)
         # Decisions recorded for training the learned rule (see run(control=...)).
         self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
         self.record_scores = np.zeros((batch_size, self.width))
@@ -222,7 +224,7 @@ class BatchedMCTS:
                 continue
             edges = slice(first, first + count)
             if self.rule == GUMBEL:
-                tree.edge_gumbel[b, edges] = self.rng.gumbel(size=count)
+                self.root_gumbel[b, :count] = self.rng.gumbel(size=count)
             elif not self.noised[b]:
                 noise = self.rng.dirichlet(np.full(count, p.dirichlet_alpha))
                 prior = tree.edge_prior[b, edges]
@@ -254,7 +256,7 @@ class BatchedMCTS:
             for b in np.flatnonzero(root_live & (tree.num_nodes > 1)):
                 self.set_roots([self.root_states[b]], [b])
             self._expand_roots(root_live & (tree.num_nodes == 0))
-            tree.edge_gumbel[root_live, :] = 0.0
+            self.root_gumbel[root_live] = 0.0
         if add_noise:
             self._add_root_noise(np.flatnonzero(root_live))
         remaining = np.where(root_live, sims, 0).astype(np.int64)
@@ -283,7 +285,7 @@ class BatchedMCTS:
             n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
                 self.learned.selection, control, self.record_feats, self.record_scores,
-                self.record_count, self.scratch, self.extra, self.features,
+                self.record_count, self.scratch, self.extra, self.features, self.root_gumbel,
                 *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
@@ -359,7 +361,7 @@ class BatchedMCTS:
         if self.rule == GUMBEL:
             policy = np.zeros((B, A), dtype=np.float32)
             gumbel_action = np.zeros(B, dtype=np.int64)
-            gumbel_readout(self.param_vec, tree.nodes, tree.edges, tree.edge_gumbel, policy,
+            gumbel_readout(self.param_vec, tree.nodes, tree.edges, self.root_gumbel, policy,
                            gumbel_action)
             action[root_live] = gumbel_action[root_live]
             # Sequential halving spends visits on moves it then rejects, so the root's mean

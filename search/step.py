@@ -17,7 +17,7 @@ GROUP = 16  # trees descended together (see select_leaves)
 @njit(cache=True, error_model="numpy")
 def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
                   learned_w, control, record_feats, record_scores, record_count, scratch,
-                  extra, features, nodes, edges, depth, edge_gumbel, num_nodes, num_edges_used,
+                  extra, features, root_gumbel, nodes, edges, depth, num_nodes, num_edges_used,
                   out_tree, out_parent, out_action, out_node, out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
@@ -41,8 +41,9 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     that child is taken instead of the rule's choice (a one-step deviation).
 
     ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
-    least as wide as the widest node. Returns (leaves written, terminal hits, collisions,
-    trees with budget left).
+    least as wide as the widest node; ``root_gumbel[b, i]`` (float32[B, W]) is the Gumbel
+    noise of root child i. Returns (leaves written, terminal hits, collisions, trees with
+    budget left).
     """
     visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
     parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge
@@ -103,7 +104,7 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                             target = schedule[b, min(sims_started[b], schedule.shape[1] - 1)]
                             i = gumbel_root_select(b, params, target, raw_value, first_edge,
                                                    num_edges, edge_prior, edge_logit,
-                                                   edge_gumbel, edge_visits, edge_value,
+                                                   root_gumbel, edge_visits, edge_value,
                                                    edge_virtual, scratch)
                         else:
                             i = gumbel_interior_select(b, node, params, raw_value, first_edge,

@@ -71,7 +71,6 @@ class Tree:
     nodes: np.ndarray  # NODE_DTYPE[B, N]
     edges: np.ndarray  # EDGE_DTYPE[B, E]
     depth: np.ndarray  # int32[B, N], plies below the root (read by the learned rule only)
-    edge_gumbel: np.ndarray  # float32[B, E], Gumbel noise (root edges, Gumbel arm)
     num_nodes: np.ndarray  # int32[B]
     num_edges_used: np.ndarray  # int32[B]
 
@@ -109,22 +108,14 @@ class Tree:
 
     def arrays(self) -> tuple:
         """The arrays the kernels take, in the order of their parameters."""
-        return (self.nodes, self.edges, self.depth, self.edge_gumbel, self.num_nodes,
-                self.num_edges_used)
-
-
-def _empty_edges(batch_size: int, edge_capacity: int) -> np.ndarray:
-    edges = np.zeros((batch_size, edge_capacity), dtype=EDGE_DTYPE)
-    edges["child"] = NO_CHILD
-    return edges
+        return self.nodes, self.edges, self.depth, self.num_nodes, self.num_edges_used
 
 
 def allocate_tree(batch_size: int, node_capacity: int, edge_capacity: int) -> Tree:
     return Tree(
         nodes=np.zeros((batch_size, node_capacity), dtype=NODE_DTYPE),
-        edges=_empty_edges(batch_size, edge_capacity),
+        edges=np.zeros((batch_size, edge_capacity), dtype=EDGE_DTYPE),
         depth=np.zeros((batch_size, node_capacity), dtype=np.int32),
-        edge_gumbel=np.zeros((batch_size, edge_capacity), dtype=np.float32),
         num_nodes=np.zeros(batch_size, dtype=np.int32),
         num_edges_used=np.zeros(batch_size, dtype=np.int32),
     )
@@ -139,9 +130,7 @@ def ensure_capacity(tree: Tree, nodes_needed: int, edges_needed: int) -> None:
         tree.depth = np.concatenate([tree.depth, np.zeros((batch, extra), np.int32)], axis=1)
     if edges_needed > tree.edge_capacity:
         extra = max(edges_needed, 2 * tree.edge_capacity) - tree.edge_capacity
-        tree.edges = np.concatenate([tree.edges, _empty_edges(batch, extra)], axis=1)
-        tree.edge_gumbel = np.concatenate(
-            [tree.edge_gumbel, np.zeros((batch, extra), np.float32)], axis=1)
+        tree.edges = np.concatenate([tree.edges, np.zeros((batch, extra), EDGE_DTYPE)], axis=1)
 
 
 def reset_trees(tree: Tree, which: np.ndarray) -> None:
@@ -151,8 +140,7 @@ def reset_trees(tree: Tree, which: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def reroot_kernel(b, new_root, states, nodes, edges, depth, edge_gumbel, num_nodes,
-                  num_edges_used):
+def reroot_kernel(b, new_root, states, nodes, edges, depth, num_nodes, num_edges_used):
     """Make ``new_root``'s subtree the whole of tree ``b``, compacted in breadth-first order.
 
     ``states`` is ``[B, N, S]`` (an empty ``[B, N, 0]`` array for games whose states live in
@@ -238,7 +226,6 @@ def reroot_kernel(b, new_root, states, nodes, edges, depth, edge_gumbel, num_nod
         edge_logit[b, e] = e_flt[1, e]
         edge_value[b, e] = e_flt[2, e]
         edge_value_sq[b, e] = e_flt[3, e]
-        edge_gumbel[b, e] = 0.0
     for i in range(count):  # children point back at their new parents and edges
         for e in range(first_edge[b, i], first_edge[b, i] + num_edges[b, i]):
             child = edge_child[b, e]
