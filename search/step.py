@@ -6,7 +6,13 @@ import numpy as np
 from numba import njit
 
 from search.kernels import (
-    GUMBEL, LEARNED, backup, gumbel_interior_select, gumbel_root_select, prefetch, puct_select,
+    GUMBEL,
+    LEARNED,
+    backup,
+    gumbel_interior_select,
+    gumbel_root_select,
+    prefetch,
+    puct_select,
 )
 from search.learned import learned_residual
 
