@@ -8,15 +8,26 @@ step them with their own Numba kernels; other games (chess) keep Python states p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from search.gumbel import considered_visit_sequence, gumbel_readout
+from search.kernels import (
+    GUMBEL,
+    LEARNED,
+    NUM_PARAMS,
+    P_C_BASE,
+    P_C_INIT,
+    P_C_SCALE,
+    P_C_VISIT,
+    P_FPU_REDUCTION,
+    P_VIRTUAL_LOSS,
+    PUCT,
+)
 from search.learned import NUM_SELECTION_FEATURES, LearnedWeights, readout_logits
-from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_SCALE, \
-    P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
 from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
