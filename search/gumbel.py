@@ -37,10 +37,12 @@ def considered_visit_sequence(num_considered: int, num_simulations: int) -> np.n
 
 
 @njit(cache=True)
-def gumbel_readout(params, raw_value, first_edge, num_edges, edge_action, edge_prior,
-                   edge_logit, edge_gumbel, edge_visits, edge_value, out_policy, out_action):
+def gumbel_readout(params, nodes, edges, root_gumbel, out_policy, out_action):
     """Per tree: the improved policy softmax(logit + sigma(completed Q)) over legal moves, and
     the action maximising g + logit + sigma(completed Q) among the most visited children."""
+    raw_value, first_edge, num_edges = nodes.raw_value, nodes.first_edge, nodes.num_edges
+    edge_action, edge_prior, edge_logit = edges.action, edges.prior, edges.logit
+    edge_visits, edge_value = edges.visits, edges.value
     for b in range(first_edge.shape[0]):
         count = num_edges[b, 0]
         out_action[b] = -1
@@ -59,8 +61,8 @@ def gumbel_readout(params, raw_value, first_edge, num_edges, edge_action, edge_p
             e = first + i
             score = edge_logit[b, e] + sigma * q[i]
             top = max(top, score)
-            if edge_visits[b, e] == max_n and score + edge_gumbel[b, e] > best_score:
-                best_score = score + edge_gumbel[b, e]
+            if edge_visits[b, e] == max_n and score + root_gumbel[b, i] > best_score:
+                best_score = score + root_gumbel[b, i]
                 out_action[b] = edge_action[b, e]
         total = 0.0
         for i in range(count):

@@ -11,11 +11,34 @@ residual, see search/learned.py).
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 PUCT, GUMBEL, LEARNED = 0, 1, 2
 P_C_INIT, P_C_BASE, P_FPU_REDUCTION, P_VIRTUAL_LOSS, P_C_VISIT, P_C_SCALE = range(6)
 NUM_PARAMS = 6
+
+
+@intrinsic
+def prefetch(typingctx, array, b, i):
+    """Ask the CPU to start loading ``array[b, i]`` into cache (``llvm.prefetch``). A hint
+    only: results never depend on it, and an index past the end is harmless."""
+    sig = types.void(array, b, i)
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        ary = context.make_array(array_type)(context, builder, args[0])
+        index = [context.cast(builder, args[k], signature.args[k], types.intp) for k in (1, 2)]
+        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, index)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -124,7 +147,7 @@ def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_
 
 @njit(cache=True, error_model="numpy", inline="always")
 def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edges, edge_prior,
-                       edge_logit, edge_gumbel, edge_visits, edge_value, edge_virtual, scratch):
+                       edge_logit, root_gumbel, edge_visits, edge_value, edge_virtual, scratch):
     """Sequential halving at the root: among children with ``target_visits`` visits (pending
     ones included), the best by g + logit + sigma(completed Q)."""
     count = num_edges[b, 0]
@@ -139,7 +162,7 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
     for i in range(count):
         e = first + i
         nc = edge_visits[b, e] + edge_virtual[b, e]
-        score = edge_gumbel[b, e] + edge_logit[b, e] + sigma * scratch[i]
+        score = root_gumbel[b, i] + edge_logit[b, e] + sigma * scratch[i]
         if nc == target_visits and score > best_score:
             best_score = score
             best = i

@@ -8,18 +8,29 @@ step them with their own Numba kernels; other games (chess) keep Python states p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from search.gumbel import considered_visit_sequence, gumbel_readout
+from search.kernels import (
+    GUMBEL,
+    LEARNED,
+    NUM_PARAMS,
+    P_C_BASE,
+    P_C_INIT,
+    P_C_SCALE,
+    P_C_VISIT,
+    P_FPU_REDUCTION,
+    P_VIRTUAL_LOSS,
+    PUCT,
+)
 from search.learned import NUM_SELECTION_FEATURES, LearnedWeights, readout_logits
-from search.kernels import GUMBEL, LEARNED, NUM_PARAMS, P_C_BASE, P_C_INIT, P_C_SCALE, \
-    P_C_VISIT, P_FPU_REDUCTION, P_VIRTUAL_LOSS, PUCT
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
-from search.tree import allocate_tree, ensure_capacity, reroot_kernel, tree_arrays
+from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
@@ -74,6 +85,9 @@ class BatchedMCTS:
                  seed: int | None = None, learned: LearnedWeights | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        if game.num_actions > MAX_ACTIONS:
+            raise ValueError(f"the search stores actions in int16: at most {MAX_ACTIONS}, "
+                             f"not {game.num_actions}")
         if params.arm == "learned" and learned is None:
             raise ValueError("the learned search arm needs its weights (search.LearnedWeights)")
         self.game = game
@@ -98,10 +112,13 @@ class BatchedMCTS:
         self.scratch = np.zeros(self.width, dtype=np.float64)
         self.extra = np.zeros(self.width, dtype=np.float64)
         self.features = np.zeros((self.width, NUM_SELECTION_FEATURES), dtype=np.float64)
+        # Gumbel noise of each root child (Gumbel arm), by position among the root's edges.
+        self.root_gumbel = np.zeros((batch_size, self.width), dtype=np.float32)
         # Decisions recorded for training the learned rule (see run(control=...)).
         self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
         self.record_scores = np.zeros((batch_size, self.width))
         self.record_count = np.zeros(batch_size, dtype=np.int32)
+        self._edges_top = 0  # at least every tree's num_edges_used (see _evaluate_and_expand)
 
     # ----------------------------------------------------------------- roots
     def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
@@ -123,7 +140,7 @@ class BatchedMCTS:
                 if tree.edge_action[b, e] == action:
                     child = tree.edge_child[b, e]
         if child > 0 and tree.expanded[b, child] and not tree.terminal[b, child]:
-            kept = reroot_kernel(b, child, self.states, *self._tree_arrays())
+            kept = reroot_kernel(b, child, self.states, *tree.arrays())
             if not self.array_game:
                 old = self.py_states[b]
                 self.py_states[b] = [old[i] for i in kept]
@@ -131,9 +148,6 @@ class BatchedMCTS:
             self.noised[b] = False
         else:
             self.set_roots([next_state], [b])
-
-    def _tree_arrays(self):
-        return tree_arrays(self.tree)
 
     def _describe(self, states: list[Any]):
         """Observations, legal masks, terminal flags and values of Python-held states."""
@@ -187,27 +201,30 @@ class BatchedMCTS:
 
     def _evaluate_and_expand(self, leaf_tree, leaf_node, obs, legal, term, tval, remove_virtual):
         m = leaf_tree.size
-        logits = np.zeros((m, self.num_actions), dtype=np.float32)
-        values = np.zeros(m, dtype=np.float32)
-        live = ~term
-        if live.all():
+        if not term.any():
             logits, values = self.evaluate(obs, legal)
-        elif live.any():
-            logits[live], values[live] = self.evaluate(obs[live], legal[live])
+        else:
+            logits = np.zeros((m, self.num_actions), dtype=np.float32)
+            values = np.zeros(m, dtype=np.float32)
+            live = ~term
+            if live.any():
+                logits[live], values[live] = self.evaluate(obs[live], legal[live])
         tree = self.tree
         # Room for every leaf's moves (a bound: at most k leaves of one tree per step).
+        # ``_edges_top`` bounds every tree's used edges without a pass over them each step.
         widest = self.num_actions if self.array_game else int(legal.sum(axis=1).max())
-        bound = int(tree.num_edges_used.max()) + widest * min(m, self.params.leaves_per_step)
-        if bound > tree.edge_capacity:
-            need = np.bincount(leaf_tree, weights=legal.sum(axis=1), minlength=self.batch_size)
-            ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
-        expand_and_backup(leaf_tree, leaf_node, legal, np.asarray(logits, dtype=np.float32),
-                          np.asarray(values, dtype=np.float32), term, tval, tree.visits,
-                          tree.value_sum, tree.virtual, tree.parent, tree.parent_edge,
-                          tree.first_edge, tree.num_edges, tree.expanded, tree.terminal,
-                          tree.raw_value, tree.edge_action, tree.edge_prior, tree.edge_logit,
-                          tree.edge_child, tree.edge_visits, tree.edge_value, tree.edge_virtual,
-                          tree.edge_value_sq, tree.num_edges_used, remove_virtual)
+        added = widest * min(m, self.params.leaves_per_step)
+        if self._edges_top + added > tree.edge_capacity:
+            self._edges_top = int(tree.num_edges_used.max())
+            if self._edges_top + added > tree.edge_capacity:
+                need = np.bincount(leaf_tree, weights=legal.sum(axis=1),
+                                   minlength=self.batch_size)
+                ensure_capacity(tree, 0, int((tree.num_edges_used + need).max()))
+        top = expand_and_backup(leaf_tree, leaf_node, legal,
+                                np.asarray(logits, dtype=np.float32),
+                                np.asarray(values, dtype=np.float32), term, tval, tree.nodes,
+                                tree.edges, tree.num_edges_used, remove_virtual)
+        self._edges_top = max(self._edges_top, top)
 
     def _add_root_noise(self, trees: np.ndarray) -> None:
         tree = self.tree
@@ -218,7 +235,7 @@ class BatchedMCTS:
                 continue
             edges = slice(first, first + count)
             if self.rule == GUMBEL:
-                tree.edge_gumbel[b, edges] = self.rng.gumbel(size=count)
+                self.root_gumbel[b, :count] = self.rng.gumbel(size=count)
             elif not self.noised[b]:
                 noise = self.rng.dirichlet(np.full(count, p.dirichlet_alpha))
                 prior = tree.edge_prior[b, edges]
@@ -250,7 +267,7 @@ class BatchedMCTS:
             for b in np.flatnonzero(root_live & (tree.num_nodes > 1)):
                 self.set_roots([self.root_states[b]], [b])
             self._expand_roots(root_live & (tree.num_nodes == 0))
-            tree.edge_gumbel[root_live, :] = 0.0
+            self.root_gumbel[root_live] = 0.0
         if add_noise:
             self._add_root_noise(np.flatnonzero(root_live))
         remaining = np.where(root_live, sims, 0).astype(np.int64)
@@ -267,34 +284,42 @@ class BatchedMCTS:
         out_action = np.zeros(max_leaves, np.int32)
         out_node = np.zeros(max_leaves, np.int32)
         out_collision = np.zeros(2 * max_leaves, np.int32)
-        self.stats = {"steps": 0, "leaves": 0, "collisions": 0}
-        while remaining.any():
-            needed = int(tree.num_nodes.max()) + k + 1
-            if needed > tree.node_capacity:
-                ensure_capacity(tree, needed, 0)
-                grown = np.zeros((self.batch_size, tree.node_capacity, self.states.shape[2]),
-                                 dtype=np.int64)
-                grown[:, : self.states.shape[1]] = self.states
-                self.states = grown
-            n, _, collisions = select_leaves(
+        steps = leaves = collided = 0
+        live = int(remaining.any())
+        nodes_top = int(tree.num_nodes.max())  # bounds every tree's size; a step adds <= k
+        while live:
+            nodes_top += k
+            if nodes_top + 1 > tree.node_capacity:
+                nodes_top = int(tree.num_nodes.max()) + k
+                if nodes_top + 1 > tree.node_capacity:
+                    self._grow_nodes(nodes_top + 1)
+            n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
                 self.learned.selection, control, self.record_feats, self.record_scores,
-                self.record_count, self.scratch, self.extra, self.features,
-                *self._tree_arrays(), out_tree, out_parent, out_action, out_node, out_collision)
+                self.record_count, self.scratch, self.extra, self.features, self.root_gumbel,
+                *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
             if collisions > 0:
-                clear_collisions(out_collision, collisions, tree.virtual, tree.parent,
-                                 tree.parent_edge, tree.edge_virtual)
-            self.stats["steps"] += 1
-            self.stats["leaves"] += n
-            self.stats["collisions"] += collisions
+                clear_collisions(out_collision, collisions, tree.nodes, tree.edges)
+            steps += 1
+            leaves += n
+            collided += collisions
+        self.stats = {"steps": steps, "leaves": leaves, "collisions": collided}
         return self._readout(active, root_live, started, temperature)
+
+    def _grow_nodes(self, needed: int) -> None:
+        ensure_capacity(self.tree, needed, 0)
+        grown = np.zeros((self.batch_size, self.tree.node_capacity, self.states.shape[2]),
+                         dtype=np.int64)
+        grown[:, : self.states.shape[1]] = self.states
+        self.states = grown
 
     def _step_leaves(self, leaf_tree, leaf_parent, leaf_action, leaf_node) -> None:
         m = leaf_tree.size
         if self.array_game:
-            obs, legal, term, tval = (buf[:m] for buf in self._leaf_buffers())
+            obs, legal, term, tval = self._leaf_buffers()
+            obs, legal, term, tval = obs[:m], legal[:m], term[:m], tval[:m]
             self.game.step_leaves(self.states, leaf_tree, leaf_parent, leaf_action, leaf_node,
                                   obs, legal, term, tval)
         else:
@@ -335,8 +360,7 @@ class BatchedMCTS:
         B, A = self.batch_size, self.num_actions
         visits = np.zeros((B, A), dtype=np.int32)
         q = np.zeros((B, A), dtype=np.float32)
-        root_statistics(A, tree.first_edge, tree.num_edges, tree.edge_action, tree.edge_visits,
-                        tree.edge_value, visits, q)
+        root_statistics(A, tree.nodes, tree.edges, visits, q)
         prior = np.zeros((B, A), dtype=np.float32)
         for b in np.flatnonzero(root_live):
             first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
@@ -348,9 +372,8 @@ class BatchedMCTS:
         if self.rule == GUMBEL:
             policy = np.zeros((B, A), dtype=np.float32)
             gumbel_action = np.zeros(B, dtype=np.int64)
-            gumbel_readout(self.param_vec, tree.raw_value, tree.first_edge, tree.num_edges,
-                           tree.edge_action, tree.edge_prior, tree.edge_logit, tree.edge_gumbel,
-                           tree.edge_visits, tree.edge_value, policy, gumbel_action)
+            gumbel_readout(self.param_vec, tree.nodes, tree.edges, self.root_gumbel, policy,
+                           gumbel_action)
             action[root_live] = gumbel_action[root_live]
             # Sequential halving spends visits on moves it then rejects, so the root's mean
             # understates a won position: report the chosen move's value instead.

@@ -46,8 +46,9 @@ class SearchParams:
             raise ValueError(f"search.arm must be one of {', '.join(ARMS)}, not {self.arm!r}")
         if self.simulations < 0:
             raise ValueError(f"search.simulations must be >= 0, not {self.simulations}")
-        if self.leaves_per_step < 1:
-            raise ValueError(f"search.leaves_per_step must be >= 1, not {self.leaves_per_step}")
+        if not 1 <= self.leaves_per_step <= 8192:  # pending visits are counted in int16
+            raise ValueError("search.leaves_per_step must be in [1, 8192], not "
+                             f"{self.leaves_per_step}")
         if self.gumbel_considered < 1:
             raise ValueError("search.gumbel_considered must be >= 1")
         if not 0.0 <= self.dirichlet_fraction <= 1.0:
