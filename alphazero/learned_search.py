@@ -183,9 +183,11 @@ def deviation_batch(game, evaluate, params: SearchParams, learned: LearnedSearch
                         np.tile(np.arange(width), n)], axis=1).astype(np.int64)
     result = mcts.run(control=control)
     tree_cost = costs.repeat(width, axis=0)[np.arange(n * width), result.action]
-    return {"feats": mcts.record_feats.reshape(n, width, width, -1)[:, 0],
-            "scores": mcts.record_scores.reshape(n, width, width)[:, 0],
-            "count": mcts.record_count.reshape(n, width)[:, 0],
+    decisions = mcts.decisions  # the forced copies of a position recorded the same decision
+    recorded = decisions.count > 0
+    return {"feats": decisions.features[:, 0].reshape(n, width, mcts.width, -1)[:, 0],
+            "scores": decisions.scores[:, 0].reshape(n, width, mcts.width)[:, 0],
+            "count": np.where(recorded, decisions.children[:, 0], 0).reshape(n, width)[:, 0],
             "child_cost": tree_cost.reshape(n, width),
             "visits": result.visits, "prior": result.prior, "q": result.q,
             "value": result.value, "tree_costs": costs.repeat(width, axis=0)}

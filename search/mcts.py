@@ -27,7 +27,7 @@ from search.kernels import (
     P_VIRTUAL_LOSS,
     PUCT,
 )
-from search.learned import NUM_SELECTION_FEATURES, LearnedWeights, readout_logits
+from search.learned import NUM_SELECTION_FEATURES, Decisions, LearnedWeights, readout_logits
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
 from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
@@ -115,9 +115,8 @@ class BatchedMCTS:
         # Gumbel noise of each root child (Gumbel arm), by position among the root's edges.
         self.root_gumbel = np.zeros((batch_size, self.width), dtype=np.float32)
         # Decisions recorded for training the learned rule (see run(control=...)).
-        self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
-        self.record_scores = np.zeros((batch_size, self.width))
-        self.record_count = np.zeros(batch_size, dtype=np.int32)
+        self.decisions = Decisions.allocate(batch_size, 1, self.width)
+        self._no_noise = np.zeros((0, 0, 0), dtype=np.float64)
         self._edges_top = 0  # at least every tree's num_edges_used (see _evaluate_and_expand)
 
     # ----------------------------------------------------------------- roots
@@ -246,15 +245,21 @@ class BatchedMCTS:
     # ---------------------------------------------------------------- search
     def run(self, *, simulations: int | None = None, add_noise: bool = False,
             temperature: float = 0.0, active: np.ndarray | None = None,
-            control: np.ndarray | None = None) -> SearchResult:
+            control: np.ndarray | None = None, sample_temperature: float = 0.0,
+            sample_noise: np.ndarray | None = None) -> SearchResult:
         """Run ``simulations`` new simulations in each active tree and read out a move.
 
         ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
         self-play. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
         in proportion to visits ** (1 / temperature) (PUCT and learned arms).
-        ``control``: int64[B, 3] rows (simulation, depth, child) forcing one decision per tree,
-        for training the learned rule (see ``select_leaves``); its records land in
-        ``record_feats`` / ``record_scores`` / ``record_count``.
+
+        Training the learned rule (arm ``learned``; records land in ``self.decisions``, see
+        ``search.learned.Decisions`` and ``select_leaves``):
+        ``control``: int64[B, 3] rows (simulation, depth, child) recording one decision per
+        tree and forcing ``child`` there if it is >= 0 (a one-step deviation).
+        ``sample_temperature`` > 0 with ``sample_noise`` (float64[B, D, W], W = ``self.width``,
+        standard Gumbel noise): every decision is sampled from softmax((PUCT + residual) / tau)
+        (noise ``[b, d]`` for tree b's d-th decision) and the first D of each tree recorded.
         """
         sims = self.params.simulations if simulations is None else simulations
         tree = self.tree
@@ -275,7 +280,8 @@ class BatchedMCTS:
         schedule = self._schedule(root_live, sims)
         if control is None:
             control = np.full((self.batch_size, 3), -1, dtype=np.int64)
-        self.record_count[:] = 0
+        noise = self._sampling(sample_temperature, sample_noise)
+        self.decisions.count[:] = 0
         self.budget = sims
         k = self.params.leaves_per_step
         max_leaves = self.batch_size * k
@@ -295,8 +301,9 @@ class BatchedMCTS:
                     self._grow_nodes(nodes_top + 1)
             n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
-                self.learned.selection, control, self.record_feats, self.record_scores,
-                self.record_count, self.scratch, self.extra, self.features, self.root_gumbel,
+                self.learned.selection, control, float(sample_temperature), noise,
+                *self.decisions.arrays(), self.scratch, self.extra, self.features,
+                self.root_gumbel,
                 *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
@@ -307,6 +314,26 @@ class BatchedMCTS:
             collided += collisions
         self.stats = {"steps": steps, "leaves": leaves, "collisions": collided}
         return self._readout(active, root_live, started, temperature)
+
+    def _sampling(self, temperature: float, noise: np.ndarray | None) -> np.ndarray:
+        """Check the sampling arguments of ``run``; size ``self.decisions`` for them."""
+        max_decisions = 1
+        if temperature > 0:
+            if self.rule != LEARNED:
+                raise ValueError("sampled decisions need the learned arm")
+            if noise is None or noise.ndim != 3 or noise.shape[0] != self.batch_size \
+                    or noise.shape[2] != self.width:
+                raise ValueError(f"sample_noise must be float64[{self.batch_size}, D, "
+                                 f"{self.width}], not {getattr(noise, 'shape', None)}")
+            max_decisions = noise.shape[1]
+            noise = np.ascontiguousarray(noise, dtype=np.float64)
+        elif temperature < 0:
+            raise ValueError(f"sample_temperature must be >= 0, not {temperature}")
+        else:
+            noise = self._no_noise
+        if self.decisions.max_decisions != max_decisions:
+            self.decisions = Decisions.allocate(self.batch_size, max_decisions, self.width)
+        return noise
 
     def _grow_nodes(self, needed: int) -> None:
         ensure_capacity(self.tree, needed, 0)
