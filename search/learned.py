@@ -159,7 +159,7 @@ class Decisions:
     count: np.ndarray  # int32[B], decisions made; more than D: only the first D recorded
 
     @classmethod
-    def allocate(cls, batch_size: int, max_decisions: int, width: int) -> "Decisions":
+    def allocate(cls, batch_size: int, max_decisions: int, width: int) -> Decisions:
         shape = (batch_size, max_decisions)
         return cls(features=np.zeros((*shape, width, NUM_SELECTION_FEATURES)),
                    scores=np.zeros((*shape, width)), children=np.zeros(shape, np.int32),
@@ -198,7 +198,7 @@ class LearnedWeights:
         self.readout = _flat(readout, READOUT_SIZE, "readout")
 
     @classmethod
-    def untrained(cls) -> "LearnedWeights":
+    def untrained(cls) -> LearnedWeights:
         return cls()
 
 

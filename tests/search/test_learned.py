@@ -6,7 +6,11 @@ import pytest
 from games import get_game
 from search import BatchedMCTS, SearchParams, uniform_evaluate
 from search.learned import (
-    HIDDEN, NUM_SELECTION_FEATURES, SELECTION_SIZE, LearnedWeights, mlp_forward,
+    HIDDEN,
+    NUM_SELECTION_FEATURES,
+    SELECTION_SIZE,
+    LearnedWeights,
+    mlp_forward,
     selection_features,
 )
 from search.mcts import params_vector
