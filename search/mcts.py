@@ -107,6 +107,8 @@ class BatchedMCTS:
         self.states = np.zeros((batch_size, nodes, state_size), dtype=np.int64)
         self.py_states: list[list[Any]] = [[] for _ in range(batch_size)]
         self.root_states: list[Any] = [None] * batch_size
+        # Root moves each tree may search (bool[A]), None: every legal move (see set_roots).
+        self.root_allowed: list[np.ndarray | None] = [None] * batch_size
         self.noised = np.zeros(batch_size, dtype=bool)
         self.width = min(game.num_actions, 256)  # most children a node can have
         self.scratch = np.zeros(self.width, dtype=np.float64)
@@ -120,14 +122,33 @@ class BatchedMCTS:
         self._edges_top = 0  # at least every tree's num_edges_used (see _evaluate_and_expand)
 
     # ----------------------------------------------------------------- roots
-    def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
-        """Start fresh trees at ``states`` (for trees ``indices``, default 0..len-1)."""
+    def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None, *,
+                  allowed: np.ndarray | None = None) -> None:
+        """Start fresh trees at ``states`` (for trees ``indices``, default 0..len-1).
+
+        ``allowed`` (bool[len(states), A], optional) restricts each root to the legal moves
+        it marks (UCI's ``go searchmoves``): the root gets edges for those moves only, so the
+        network's priors are renormalised over them and Gumbel's noise and halving see only
+        them. Below the root every legal move is searched. ``ValueError`` if a row allows no
+        move, or (when the root is expanded) no legal one.
+        """
         indices = range(len(states)) if indices is None else indices
-        for b, state in zip(indices, states):
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != (len(states), self.num_actions):
+                raise ValueError(f"allowed must be bool[{len(states)}, {self.num_actions}], "
+                                 f"not {allowed.shape}")
+            if not allowed.any(axis=1).all():
+                raise ValueError("allowed root moves: every row must allow some move")
+        for i, (b, state) in enumerate(zip(indices, states)):
             self.root_states[b] = state
-            self.tree.num_nodes[b] = 0
-            self.tree.num_edges_used[b] = 0
-            self.noised[b] = False
+            self.root_allowed[b] = None if allowed is None else allowed[i].copy()
+            self._clear_tree(b)
+
+    def _clear_tree(self, b: int) -> None:
+        self.tree.num_nodes[b] = 0
+        self.tree.num_edges_used[b] = 0
+        self.noised[b] = False
 
     def advance(self, b: int, action: int, next_state: Any) -> None:
         """Move tree ``b``'s root along ``action`` to ``next_state``, keeping its subtree."""
@@ -144,6 +165,7 @@ class BatchedMCTS:
                 old = self.py_states[b]
                 self.py_states[b] = [old[i] for i in kept]
             self.root_states[b] = next_state
+            self.root_allowed[b] = None
             self.noised[b] = False
         else:
             self.set_roots([next_state], [b])
@@ -195,6 +217,13 @@ class BatchedMCTS:
             for b in idx:
                 self.py_states[b] = [self.root_states[b]]
             obs, legal, term, tval = self._describe([self.root_states[b] for b in idx])
+        for i, b in enumerate(idx):
+            mask = self.root_allowed[b]
+            if mask is not None and not term[i]:
+                if not (legal[i] & mask).any():
+                    tree.num_nodes[idx] = 0  # the roots stay unexpanded
+                    raise ValueError(f"tree {b}: none of the allowed root moves is legal")
+                legal[i] &= mask
         self._evaluate_and_expand(idx.astype(np.int32), np.zeros(idx.size, np.int32), obs, legal,
                                   term, tval, remove_virtual=0)
 
@@ -270,7 +299,7 @@ class BatchedMCTS:
         root_live = active & ~tree.terminal[:, 0]
         if self.rule == GUMBEL:  # sequential halving starts afresh at every move
             for b in np.flatnonzero(root_live & (tree.num_nodes > 1)):
-                self.set_roots([self.root_states[b]], [b])
+                self._clear_tree(b)
             self._expand_roots(root_live & (tree.num_nodes == 0))
             self.root_gumbel[root_live] = 0.0
         if add_noise:

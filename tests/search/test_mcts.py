@@ -195,3 +195,61 @@ def test_chess_search_smoke():
     mcts.set_roots([board])
     result = mcts.run()
     assert game.format_move(board, int(result.action[0])) == "h5f7"
+
+
+def masked_search(arm, allowed, positions=("4453", "4453"), sims=64, k=1):
+    mcts = BatchedMCTS(C4, uniform_evaluate, SearchParams(arm=arm, simulations=sims,
+                                                          leaves_per_step=k),
+                       batch_size=len(positions), seed=3)
+    mcts.set_roots([C4.parse_position(p) for p in positions], allowed=allowed)
+    return mcts, mcts.run()  # no noise: it would couple the trees through the generator
+
+
+@pytest.mark.parametrize("arm,k", [("puct", 1), ("puct", 4), ("gumbel", 1)])
+def test_root_mask_restricts_root_moves_only(arm, k):
+    allowed = np.ones((2, 7), dtype=bool)
+    allowed[0] = False
+    allowed[0, [1, 5]] = True  # tree 0: columns 2 and 6 only; tree 1: everything
+    mcts, result = masked_search(arm, allowed, k=k)
+    assert set(np.flatnonzero(result.visits[0])) == {1, 5}
+    assert result.action[0] in (1, 5)
+    np.testing.assert_allclose(result.prior[0, [1, 5]], 0.5, atol=1e-6)  # renormalised
+    assert result.prior[0].sum() == pytest.approx(1.0) and result.policy[0].sum() == \
+        pytest.approx(1.0)
+    assert result.policy[0][~allowed[0]].sum() == 0.0
+    assert mcts.tree.num_edges[0, 0] == 2
+    t = mcts.tree  # below the root, every legal move
+    child = t.edge_child[0, t.first_edge[0, 0]]
+    assert t.num_edges[0, child] == 7
+    # the unrestricted tree of the batch is the search it would be alone with no mask
+    _, alone = masked_search(arm, None)
+    np.testing.assert_array_equal(result.visits[1], alone.visits[1])
+
+
+def test_root_mask_of_every_move_changes_nothing():
+    _, masked = masked_search("puct", np.ones((2, 7), dtype=bool), sims=100)
+    _, plain = masked_search("puct", None, sims=100)
+    np.testing.assert_array_equal(masked.visits, plain.visits)
+    np.testing.assert_array_equal(masked.value, plain.value)
+
+
+def test_root_mask_is_checked_and_ends_with_the_root():
+    mcts = BatchedMCTS(C4, uniform_evaluate, SearchParams(simulations=20), batch_size=1)
+    state = C4.parse_position("4444441")
+    with pytest.raises(ValueError, match="allowed must be bool"):
+        mcts.set_roots([state], allowed=np.ones((1, 5), dtype=bool))
+    with pytest.raises(ValueError, match="every row"):
+        mcts.set_roots([state], allowed=np.zeros((1, 7), dtype=bool))
+    full_column = np.zeros((1, 7), dtype=bool)
+    full_column[0, 3] = True
+    mcts.set_roots([state], allowed=full_column)
+    with pytest.raises(ValueError, match="none of the allowed root moves is legal"):
+        mcts.run()
+    allowed = np.zeros((1, 7), dtype=bool)
+    allowed[0, 0] = True
+    mcts.set_roots([C4.initial_state()], allowed=allowed)
+    result = mcts.run()
+    assert result.action[0] == 0 and result.visits[0, 0] == 20
+    mcts.advance(0, 0, C4.apply(C4.initial_state(), 0))  # the next root is unrestricted
+    assert mcts.root_allowed[0] is None
+    assert np.count_nonzero(mcts.run().visits[0]) == 7
