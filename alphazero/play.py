@@ -64,10 +64,16 @@ class SearchEngine:
         """Whether repeated ``search`` calls add to one tree (not Gumbel: it restarts)."""
         return self.params.arm != "gumbel"
 
-    def set_position(self, state: Any) -> None:
-        """Search ``state`` from now on, with a fresh tree."""
+    def set_position(self, state: Any, *, allowed: Any = None) -> None:
+        """Search ``state`` from now on, with a fresh tree; ``allowed`` (bool[A]) restricts its
+        root to those moves (``BatchedMCTS.set_roots``) until a move is played."""
         self.state = state
-        self.mcts.set_roots([state])
+        self.mcts.set_roots([state], allowed=None if allowed is None else [allowed])
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the current root searches only some of its moves."""
+        return self.mcts.root_allowed[0] is not None
 
     def play(self, action: int) -> Any:
         """Play ``action`` from the current position, keeping its subtree; the new state."""

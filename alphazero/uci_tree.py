@@ -1,5 +1,5 @@
-"""Reading a chess search tree for the UCI engine: proven mates, root move statistics, and a
-root restricted to chosen moves (``go searchmoves``).
+"""Reading a chess search tree for the UCI engine: proven mates, root move statistics, and
+pointing the engine at a new position (restricted to chosen moves for ``go searchmoves``).
 
 The rule for a proven result, from the side to move at a node:
 
@@ -187,64 +187,23 @@ def principal_line(mcts: Any, first_action: int, max_length: int = 24) -> list[i
     return line
 
 
-class RootRestrictedGame:
-    """A game whose legal moves at one root state are cut down to chosen actions.
-
-    ``BatchedMCTS`` gives a node one edge per legal move, so restricting the root's legal
-    mask restricts the search (``go searchmoves``); a proven loss at such a root means that
-    every searched move loses. The root is recognised by identity: pass the very object given
-    to ``set_position``. Everything else goes to the wrapped game.
-    """
-
-    def __init__(self, game: Any) -> None:
-        self.inner = game
-        self.name = game.name
-        self.num_actions = game.num_actions
-        self.observation_shape = game.observation_shape
-        self.root: Any = None
-        self.allowed: np.ndarray | None = None  # bool[A] at the root, None: all moves
-
-    def restrict(self, root: Any, actions: list[int] | None) -> None:
-        """Search only ``actions`` at ``root`` (None or empty: every legal move)."""
-        self.root = root
-        self.allowed = None
-        if actions:
-            self.allowed = np.zeros(self.num_actions, dtype=bool)
-            self.allowed[actions] = True
-
-    def is_restricted(self, state: Any) -> bool:
-        return self.allowed is not None and state is self.root
-
-    def describe(self, state: Any) -> tuple[np.ndarray, np.ndarray, bool, float]:
-        obs, legal, terminal, value = self.inner.describe(state)
-        if self.is_restricted(state) and not terminal:
-            legal = legal & self.allowed
-        return obs, legal, terminal, value
-
-    def legal_mask(self, state: Any) -> np.ndarray:
-        legal = self.inner.legal_mask(state)
-        return legal & self.allowed if self.is_restricted(state) else legal
-
-    def __getattr__(self, name: str) -> Any:  # apply, encode, format_move, ...
-        return getattr(self.inner, name)
-
-
 MAX_REUSED_PLIES = 8
 """A new position at most this many plies past the tree's root keeps the subtree."""
 
 
 def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
-    """Point ``engine`` (a ``play.SearchEngine`` over a ``RootRestrictedGame`` of chess) at
-    ``board`` (a ``chess.Board``): a fresh tree searching only ``allowed`` when given, else the
-    subtree of the previous search when ``board`` only adds moves to its root."""
+    """Point ``engine`` (a ``play.SearchEngine`` of chess) at ``board`` (a ``chess.Board``): a
+    fresh tree searching only ``allowed`` when given (a root move mask: a proven loss at such a
+    root means that every searched move loses), else the subtree of the previous search when
+    ``board`` only adds moves to its root."""
     import chess
 
     from games.chess import GAME, encode_move
 
-    game, old = engine.game, engine.state
+    old = engine.state
     if not allowed and old is not None and board.root() == old.root():
         added = len(board.move_stack) - len(old.move_stack)
-        if 0 <= added <= MAX_REUSED_PLIES and (added > 0 or not game.is_restricted(old)) \
+        if 0 <= added <= MAX_REUSED_PLIES and (added > 0 or not engine.restricted) \
                 and board.move_stack[:len(old.move_stack)] == old.move_stack:
             try:
                 for move in board.move_stack[len(old.move_stack):]:
@@ -256,5 +215,8 @@ def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
     if GAME.is_terminal(root):  # a draw that could be claimed: search as if unclaimed
         root = chess.Board(board.fen())
         root.halfmove_clock = min(root.halfmove_clock, 99)
-    game.restrict(root, allowed)
-    engine.set_position(root)
+    mask = None
+    if allowed:
+        mask = np.zeros(GAME.num_actions, dtype=bool)
+        mask[allowed] = True
+    engine.set_position(root, allowed=mask)

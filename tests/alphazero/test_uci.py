@@ -293,6 +293,8 @@ def test_searchmoves_restrict_the_root():
     assert "'e9e9' is not a legal move here" in text and "'e2e5' is not a legal move" in text
     assert s.bestmoves() == ["a2a3"] or s.bestmoves() == ["h2h3"]
     assert all(line.split(" pv ")[1].split()[0] in ("a2a3", "h2h3") for line in s.infos())
+    engine = s.engine.engines.engine
+    assert len(read_root(engine.mcts).visits) == 2 and engine.restricted  # a root move mask
     # Without searchmoves, the same position gets a fresh, unrestricted tree.
     s.send("go nodes 48")
     s.wait()
