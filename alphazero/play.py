@@ -88,9 +88,7 @@ class SearchEngine:
             raise ValueError("no position set: call set_position first")
         result = self.mcts.run(simulations=max(0, int(simulations)))
         action = int(result.action[0])
-        pv = self.mcts.principal_variation(0) if action >= 0 else []
-        if action >= 0 and (not pv or pv[0] != action):
-            pv = [action]
+        pv = self.mcts.principal_variation(0, first_action=action) if action >= 0 else []
         return Analysis(action=action, value=float(result.value[0]),
                         network_value=float(result.network_value[0]), pv=pv,
                         simulations=int(result.visits[0].sum()))

@@ -15,9 +15,8 @@ along the way, each answered by a mate. Draws are not proven (a repetition depen
 It reads tree 0 of a ``BatchedMCTS`` through ``mcts.tree`` (search/tree.py): ``num_nodes``,
 ``first_edge``, ``num_edges``, ``edge_action``, ``edge_child``, ``edge_visits``,
 ``edge_value``, ``terminal`` and ``raw_value``, and nothing else. ``principal_line`` gives the
-most visited line after a given first move (``BatchedMCTS.principal_variation`` starts from
-the most visited root move, which may not be the move played when visits tie or a proven loss
-is avoided).
+most visited line after a given first move, the move actually played (which may not be the
+most visited root move when visits tie or a proven loss is avoided).
 """
 
 from __future__ import annotations
@@ -166,25 +165,7 @@ def read_root(mcts: Any, max_line: int = 64) -> RootReport:
 
 def principal_line(mcts: Any, first_action: int, max_length: int = 24) -> list[int]:
     """``first_action`` then the most visited moves below it, in tree 0 of ``mcts``."""
-    tree = mcts.tree
-    if tree.num_nodes[0] == 0:
-        return []
-    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
-    edge_action, edge_child, edge_visits = tree.edge_action[0], tree.edge_child[0], \
-        tree.edge_visits[0]
-    line = [int(first_action)]
-    root_edges = range(first_edge[0], first_edge[0] + num_edges[0])
-    node = next((int(edge_child[e]) for e in root_edges if edge_action[e] == first_action), -1)
-    while node >= 0 and len(line) < max_length and not tree.terminal[0, node] \
-            and num_edges[node] > 0:
-        edges = slice(first_edge[node], first_edge[node] + num_edges[node])
-        visits = edge_visits[edges]
-        best = int(np.argmax(visits))
-        if visits[best] == 0:
-            break
-        line.append(int(edge_action[edges][best]))
-        node = int(edge_child[edges][best])
-    return line
+    return mcts.principal_variation(0, first_action=first_action, max_length=max_length)
 
 
 MAX_REUSED_PLIES = 8

@@ -470,12 +470,26 @@ class BatchedMCTS:
         p = np.exp(z)
         return int(self.rng.choice(len(p), p=p / p.sum()))
 
-    def principal_variation(self, b: int, max_length: int = 12) -> list[int]:
-        """Actions along the most visited path from tree ``b``'s root."""
+    def principal_variation(self, b: int, first_action: int | None = None,
+                            max_length: int = 12) -> list[int]:
+        """Actions along the most visited path from tree ``b``'s root (ties: the first edge).
+
+        ``first_action``: start with this root move instead (say the move the readout played,
+        which need not be the most visited: visit ties are broken by prior, the learned readout
+        and Gumbel choose otherwise), then follow the most visited path below it.
+        """
         tree = self.tree
+        if tree.num_nodes[b] == 0:
+            return [] if first_action is None else [int(first_action)]
         line: list[int] = []
         node = 0
-        while len(line) < max_length and tree.num_nodes[b] > 0 and tree.num_edges[b, node] > 0:
+        if first_action is not None:
+            line.append(int(first_action))
+            first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
+            actions = tree.edge_action[b, first:first + count]
+            hit = np.flatnonzero(actions == first_action)
+            node = int(tree.edge_child[b, first + hit[0]]) if hit.size else -1
+        while node >= 0 and len(line) < max_length and tree.num_edges[b, node] > 0:
             first, count = tree.first_edge[b, node], tree.num_edges[b, node]
             counts = tree.edge_visits[b, first:first + count]
             if counts.max() == 0:

@@ -253,3 +253,24 @@ def test_root_mask_is_checked_and_ends_with_the_root():
     mcts.advance(0, 0, C4.apply(C4.initial_state(), 0))  # the next root is unrestricted
     assert mcts.root_allowed[0] is None
     assert np.count_nonzero(mcts.run().visits[0]) == 7
+
+
+def rising_prior_evaluate(obs, legal):
+    """Priors that rise with the action index, values 0: small searches tie on visits."""
+    logits = np.where(legal, 0.01 * np.arange(legal.shape[1]), -1e9)
+    return logits.astype(np.float32), np.zeros(len(obs), dtype=np.float32)
+
+
+def test_principal_variation_from_the_move_played():
+    mcts = BatchedMCTS(C4, rising_prior_evaluate, SearchParams(simulations=14), batch_size=1)
+    mcts.set_roots([C4.initial_state()])
+    result = mcts.run()
+    assert result.visits[0].tolist() == [2] * 7  # a seven-way tie ...
+    action = int(result.action[0])
+    assert action == 6  # ... broken by prior, where the most visited path starts with 0
+    assert mcts.principal_variation(0)[0] == 0
+    line = mcts.principal_variation(0, first_action=action)
+    assert line[0] == action and len(line) == 2
+    mcts.advance(0, action, C4.apply(C4.initial_state(), action))
+    assert line[1:] == mcts.principal_variation(0)  # the most visited path below the move
+    assert mcts.principal_variation(0, first_action=3, max_length=1) == [3]
