@@ -12,9 +12,8 @@ Every legal move is an edge of its node and terminal values are exact, so these 
 mates, not estimates: a mate is claimed only when the tree holds every reply of the defender
 along the way, each answered by a mate. Draws are not proven (a repetition depends on the path).
 
-It reads tree 0 of a ``BatchedMCTS`` through ``mcts.tree`` (search/tree.py): ``num_nodes``,
-``first_edge``, ``num_edges``, ``edge_action``, ``edge_child``, ``edge_visits``,
-``edge_value``, ``terminal`` and ``raw_value``, and nothing else. ``principal_line`` gives the
+It reads tree 0 of a ``BatchedMCTS`` through its public read-only view ``mcts.view(0)``
+(``search.TreeView``), and nothing else. ``principal_line`` gives the
 most visited line after a given first move, the move actually played (which may not be the
 most visited root move when visits tie or a proven loss is avoided).
 """
@@ -122,17 +121,17 @@ class RootReport:
 
 def read_root(mcts: Any, max_line: int = 64) -> RootReport:
     """The proof and the root's per-move visits and values of tree 0 of ``mcts``."""
-    tree = mcts.tree
-    num_nodes = int(tree.num_nodes[0])
+    tree = mcts.view(0)
+    num_nodes = tree.num_nodes
     if num_nodes == 0:
         return RootReport()
-    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
-    edge_child, edge_action = tree.edge_child[0], tree.edge_action[0]
-    edge_visits, edge_value = tree.edge_visits[0], tree.edge_value[0]
+    first_edge, num_edges = tree.first_edge, tree.num_edges
+    edge_child, edge_action = tree.edge_child, tree.edge_action
+    edge_visits, edge_value = tree.edge_visits, tree.edge_value
     status = np.zeros(num_nodes, dtype=np.int8)
     plies = np.zeros(num_nodes, dtype=np.int32)
-    prove_tree(num_nodes, first_edge, num_edges, edge_child, tree.terminal[0],
-               tree.raw_value[0], status, plies)
+    prove_tree(num_nodes, first_edge, num_edges, edge_child, tree.terminal, tree.raw_value,
+               status, plies)
     visits: dict[int, int] = {}
     q: dict[int, float] = {}
     lost = set()
@@ -146,7 +145,7 @@ def read_root(mcts: Any, max_line: int = 64) -> RootReport:
             lost.add(action)
     line: list[int] = []
     node = 0
-    while status[node] != UNKNOWN and not tree.terminal[0, node] and len(line) < max_line:
+    while status[node] != UNKNOWN and not tree.terminal[node] and len(line) < max_line:
         # The winner takes the fastest mate, the loser the slowest; ties go to more visits.
         wanted = LOSS if status[node] == WIN else WIN
         best_edge = -1

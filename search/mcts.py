@@ -30,7 +30,14 @@ from search.kernels import (
 from search.learned import NUM_SELECTION_FEATURES, Decisions, LearnedWeights, readout_logits
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
-from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
+from search.tree import (
+    MAX_ACTIONS,
+    TreeView,
+    allocate_tree,
+    ensure_capacity,
+    reroot_kernel,
+    tree_view,
+)
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
@@ -470,6 +477,10 @@ class BatchedMCTS:
         p = np.exp(z)
         return int(self.rng.choice(len(p), p=p / p.sum()))
 
+    def view(self, b: int) -> TreeView:
+        """A read-only view of tree ``b`` for tools (``search.tree.TreeView``: stable names)."""
+        return tree_view(self.tree, b)
+
     def principal_variation(self, b: int, first_action: int | None = None,
                             max_length: int = 12) -> list[int]:
         """Actions along the most visited path from tree ``b``'s root (ties: the first edge).
@@ -478,23 +489,21 @@ class BatchedMCTS:
         which need not be the most visited: visit ties are broken by prior, the learned readout
         and Gumbel choose otherwise), then follow the most visited path below it.
         """
-        tree = self.tree
-        if tree.num_nodes[b] == 0:
+        tree = self.view(b)
+        if tree.num_nodes == 0:
             return [] if first_action is None else [int(first_action)]
         line: list[int] = []
         node = 0
         if first_action is not None:
             line.append(int(first_action))
-            first, count = tree.first_edge[b, 0], tree.num_edges[b, 0]
-            actions = tree.edge_action[b, first:first + count]
-            hit = np.flatnonzero(actions == first_action)
-            node = int(tree.edge_child[b, first + hit[0]]) if hit.size else -1
-        while node >= 0 and len(line) < max_length and tree.num_edges[b, node] > 0:
-            first, count = tree.first_edge[b, node], tree.num_edges[b, node]
-            counts = tree.edge_visits[b, first:first + count]
+            node = next((int(tree.edge_child[e]) for e in tree.edges(0)
+                         if tree.edge_action[e] == first_action), -1)
+        while node >= 0 and len(line) < max_length and tree.num_edges[node] > 0:
+            edges = tree.edges(node)
+            counts = tree.edge_visits[edges.start:edges.stop]
             if counts.max() == 0:
                 break
-            i = int(np.argmax(counts))
-            line.append(int(tree.edge_action[b, first + i]))
-            node = int(tree.edge_child[b, first + i])
+            e = edges.start + int(np.argmax(counts))
+            line.append(int(tree.edge_action[e]))
+            node = int(tree.edge_child[e])
         return line

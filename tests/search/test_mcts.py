@@ -274,3 +274,18 @@ def test_principal_variation_from_the_move_played():
     mcts.advance(0, action, C4.apply(C4.initial_state(), action))
     assert line[1:] == mcts.principal_variation(0)  # the most visited path below the move
     assert mcts.principal_variation(0, first_action=3, max_length=1) == [3]
+
+
+def test_tree_view_is_read_only_and_consistent():
+    mcts, result = search(C4, ["", "4453"], sims=60)
+    for b in range(2):
+        view = mcts.view(b)
+        assert view.num_nodes == mcts.tree.num_nodes[b] == len(view.visits)
+        root_edges = view.edges(0)
+        counts = {int(view.edge_action[e]): int(view.edge_visits[e]) for e in root_edges}
+        assert counts == {a: int(n) for a, n in enumerate(result.visits[b]) if n or a in counts}
+        for node in range(1, view.num_nodes):  # every child is reached by exactly one edge
+            assert sum(int(view.edge_child[e]) == node for n in range(view.num_nodes)
+                       for e in view.edges(n)) == 1
+        with pytest.raises(ValueError, match="read-only"):
+            view.edge_visits[0] = 5
