@@ -113,7 +113,7 @@ def test_forced_decision_records_and_deviates():
                        learned=LearnedWeights(untrained_weights()))
     mcts.set_roots(states)
     control = np.array([[10, 0, -1], [10, 0, 2], [10, 0, 5]])
-    result = mcts.run(control=control)
+    mcts.run(control=control)
     decisions = mcts.decisions
     assert list(decisions.count) == [1, 1, 1] and list(decisions.children[:, 0]) == [7, 7, 7]
     assert list(decisions.simulation[:, 0]) == [10, 10, 10]
