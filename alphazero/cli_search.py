@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cost of a move: solver labels, or the network with 8x the budget")
     p.add_argument("--method", choices=["deviation", "reinforce"], default="deviation",
                    help="gradient of the selection: deviation (every child of a sampled "
-                   "decision tried, exact expectation) or reinforce (one child sampled, a "
-                   "paired PUCT search as the baseline; two searches per decision)")
+                   "decision tried, exact expectation) or reinforce (every decision of a "
+                   "search sampled, a paired PUCT search as the baseline; one search per "
+                   "position)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_train_search)

@@ -8,10 +8,11 @@ same gradient (``TrainSearchConfig.method``):
 * ``deviation``: every child is forced in turn and the search finished; the final answers'
   costs give the exact effect of that one choice with everything else fixed (a one-step
   deviation), and the expectation over the softened choice is computed exactly.
-* ``reinforce``: one child is sampled from the softened choice and the search finished; the
-  log-probability of the sample is weighted by the search's cost minus the cost of a paired
-  PUCT search of the same position and budget (a baseline independent of the sample). Two
-  searches per decision instead of one per child, at the price of variance.
+* ``reinforce``: every decision of a search is sampled from the softened choice (inside the
+  kernel); the log-probabilities of all of them are weighted by the search's cost minus the
+  cost of a paired PUCT search of the same position and budget (a baseline independent of
+  the samples). One search per position (PUCT's cost is cached) instead of one per child of
+  one decision, at the price of variance; it trains the softened rule of the whole search.
 
 The readout is trained to lower the expected cost of its move distribution. A penalty on the
 residual keeps the rule near PUCT. The cost of a move is 0 when
@@ -138,7 +139,8 @@ METHODS = ("deviation", "reinforce")
 class TrainSearchConfig:
     method: str = "deviation"
     """Gradient of the selection: deviation (every child of a decision tried) or reinforce
-    (one child sampled from the softened rule, a paired PUCT search as the baseline)."""
+    (every decision of a search sampled from the softened rule, a paired PUCT search as the
+    baseline)."""
     budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
     positions_per_batch: int = 32
     iterations: int = 200
@@ -150,6 +152,9 @@ class TrainSearchConfig:
     """Weight of the mean squared residual (pulls the rule toward PUCT)."""
     depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
     """Probability of forcing a decision at depth 0, 1, 2."""
+    decisions_per_simulation: int = 10
+    """REINFORCE: room for this many recorded decisions per simulation (on average over a
+    search); a search that makes more is dropped (``charts/overflow``)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -183,9 +188,11 @@ def deviation_batch(game, evaluate, params: SearchParams, learned: LearnedSearch
                         np.tile(np.arange(width), n)], axis=1).astype(np.int64)
     result = mcts.run(control=control)
     tree_cost = costs.repeat(width, axis=0)[np.arange(n * width), result.action]
-    return {"feats": mcts.record_feats.reshape(n, width, width, -1)[:, 0],
-            "scores": mcts.record_scores.reshape(n, width, width)[:, 0],
-            "count": mcts.record_count.reshape(n, width)[:, 0],
+    decisions = mcts.decisions  # the forced copies of a position recorded the same decision
+    recorded = decisions.count > 0
+    return {"feats": decisions.features[:, 0].reshape(n, width, mcts.width, -1)[:, 0],
+            "scores": decisions.scores[:, 0].reshape(n, width, mcts.width)[:, 0],
+            "count": np.where(recorded, decisions.children[:, 0], 0).reshape(n, width)[:, 0],
             "child_cost": tree_cost.reshape(n, width),
             "visits": result.visits, "prior": result.prior, "q": result.q,
             "value": result.value, "tree_costs": costs.repeat(width, axis=0)}
@@ -256,63 +263,72 @@ def search_cost(game, evaluate, params: SearchParams, learned: LearnedWeights | 
 
 # ------------------------------------------------------------------------ REINFORCE
 def reinforce_batch(game, evaluate, params: SearchParams, learned: LearnedSearch, states: list,
-                    costs: np.ndarray, budget: int, sims: np.ndarray, depths: np.ndarray,
+                    costs: np.ndarray, budget: int, baseline: np.ndarray,
                     rng: np.random.Generator, cfg: TrainSearchConfig, seed: int) -> dict[str, Any]:
-    """One sampled decision per position, its search finished, and a paired PUCT baseline.
+    """One search per position with every learned decision sampled, and its advantage.
 
-    The search kernel samples nothing itself, so a decision is sampled by replay: a first
-    search records decision (simulation ``sims[p]``, depth ``depths[p]``) without forcing it;
-    a child is drawn from ``softmax((PUCT + residual) / tau)`` at the recorded scores; a
-    second, identical search forces that child and finishes. Both searches are deterministic
-    up to the decision, so the second reaches the same node; decisions whose recorded scores
-    differ between the two (``replayed`` False) are dropped. Returns the decision records,
-    the sampled ``choice`` [P], ``advantage`` [P] (the search's cost minus PUCT's), and the
-    second search's root statistics for the readout.
+    Each decision takes a child drawn from ``softmax((PUCT + residual) / tau)`` inside the
+    kernel (Gumbel-max with noise drawn here), and is recorded. Every recorded decision of a
+    search gets that search's advantage, its final cost minus ``baseline`` (float[P], the
+    paired PUCT search's cost). Returns the decisions flattened over searches (``feats``
+    [M, W, F], ``scores`` [M, W], ``count`` [M] children, ``choice`` [M], ``advantage`` [M]),
+    ``norm`` (searches x budget, the surrogate's constant divisor), per-search ``cost``,
+    ``overflow`` and ``decisions`` (made), and the root statistics for the readout.
+    A search that made more than ``budget * cfg.decisions_per_simulation`` decisions is
+    dropped (``overflow``).
     """
     n = len(states)
-    weights = learned.weights()
     mcts = BatchedMCTS(game, evaluate, dataclasses.replace(params, arm="learned",
                                                            simulations=budget),
-                       batch_size=n, seed=seed, learned=weights)
-    control = np.stack([sims, depths, np.full(n, -1)], axis=1).astype(np.int64)
+                       batch_size=n, seed=seed, learned=learned.weights())
     mcts.set_roots(states)
-    mcts.run(control=control)
-    feats, scores = mcts.record_feats.copy(), mcts.record_scores.copy()
-    count = mcts.record_count.copy()
-    with torch.no_grad():
-        logits, _, _ = _softened_logits(learned.selection, feats, scores, count,
-                                        cfg.temperature)
-    choice = np.argmax(logits.numpy() + rng.gumbel(size=logits.shape), axis=1)  # a sample
-    control[:, 2] = np.where(count > 0, choice, -1)
-    mcts.set_roots(states)
-    result = mcts.run(control=control)
-    valid = np.arange(scores.shape[1])[None, :] < count[:, None]
-    replayed = (mcts.record_count == count) & np.all(
-        ~valid | np.isclose(mcts.record_scores, scores, rtol=0.0, atol=1e-6), axis=1)
+    noise = rng.gumbel(size=(n, budget * cfg.decisions_per_simulation, mcts.width))
+    result = mcts.run(sample_temperature=cfg.temperature, sample_noise=noise)
+    record = mcts.decisions
     cost = costs[np.arange(n), result.action]
-    baseline = search_costs(game, evaluate, params, None, states, costs, budget)
-    return {"feats": feats, "scores": scores, "count": np.where(replayed, count, 0),
-            "choice": choice, "advantage": cost - baseline, "cost": cost,
-            "replayed": float(replayed[count > 0].mean()) if (count > 0).any() else math.nan,
+    kept = np.arange(record.max_decisions)[None, :] < np.where(record.overflow, 0,
+                                                                record.count)[:, None]  # [P, D]
+    advantage = np.broadcast_to((cost - baseline)[:, None], kept.shape)
+    return {"feats": record.features[kept], "scores": record.scores[kept],
+            "count": record.children[kept], "choice": record.choice[kept],
+            "advantage": advantage[kept], "norm": float(n * budget), "cost": cost,
+            "overflow": record.overflow.copy(), "decisions": record.count.copy(),
             "visits": result.visits, "prior": result.prior, "q": result.q,
             "value": result.value, "tree_costs": costs}
 
 
 def reinforce_loss(net: ScoreNet, batch: dict, cfg: TrainSearchConfig):
-    """Score-function surrogate: its gradient is sum_d grad log pi(choice_d) * advantage_d
-    (mean over the recorded decisions), plus the pull toward PUCT. None if nothing recorded."""
-    keep = batch["count"] > 0
-    if not keep.any():
+    """Score-function surrogate of the recorded decisions: its gradient is
+    ``sum_m grad log pi(choice_m) * advantage_m / norm``, plus the pull toward PUCT. None if
+    nothing was recorded."""
+    if len(batch["count"]) == 0:
         return None
-    logits, residual, valid = _softened_logits(net, batch["feats"][keep],
-                                               batch["scores"][keep], batch["count"][keep],
-                                               cfg.temperature)
-    log_prob = torch.log_softmax(logits, dim=1)  # [D, W]
-    choice = torch.as_tensor(batch["choice"][keep])[:, None]
-    advantage = torch.as_tensor(batch["advantage"][keep], dtype=torch.float32)  # [D]
-    surrogate = (log_prob.gather(1, choice)[:, 0] * advantage).mean()
+    logits, residual, valid = _softened_logits(net, batch["feats"], batch["scores"],
+                                               batch["count"], cfg.temperature)
+    log_prob = torch.log_softmax(logits, dim=1)  # [M, W]
+    choice = torch.as_tensor(batch["choice"], dtype=torch.int64)[:, None]
+    advantage = torch.as_tensor(batch["advantage"], dtype=torch.float32)  # [M]
+    surrogate = (log_prob.gather(1, choice)[:, 0] * advantage).sum() / batch["norm"]
     reg = (residual.pow(2) * valid).sum() / valid.sum()
     return surrogate + cfg.regularization * reg
+
+
+class _PairedBaseline:
+    """The PUCT search's cost per training position and budget, computed once (the network
+    and PUCT are fixed, so it never changes)."""
+
+    def __init__(self, game, evaluate, params: SearchParams, states: list, costs: np.ndarray):
+        self.args = game, evaluate, params
+        self.states, self.costs = states, costs
+        self.cache: dict[int, np.ndarray] = {}
+
+    def __call__(self, idx: np.ndarray, budget: int) -> np.ndarray:
+        known = self.cache.setdefault(budget, np.full(len(self.states), np.nan))
+        todo = idx[np.isnan(known[idx])]
+        if todo.size:
+            known[todo] = search_costs(*self.args, None, [self.states[i] for i in todo],
+                                       self.costs[todo], budget)
+        return known[idx]
 
 
 def train_learned_search(game, evaluate, params: SearchParams, states: list, costs: np.ndarray,
@@ -324,6 +340,7 @@ def train_learned_search(game, evaluate, params: SearchParams, states: list, cos
     optimiser = torch.optim.Adam(list(learned.selection.parameters())
                                  + list(learned.readout.parameters()), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
+    baseline = _PairedBaseline(game, evaluate, params, states, costs)
     for it in range(cfg.iterations):
         idx = rng.choice(len(states), size=min(cfg.positions_per_batch, len(states)),
                          replace=False)
@@ -332,12 +349,14 @@ def train_learned_search(game, evaluate, params: SearchParams, states: list, cos
         sims = np.minimum(sims, budget - 1)
         chosen = [states[i] for i in idx]
         if cfg.method == "reinforce":
+            puct_cost = baseline(idx, budget)
             batch = reinforce_batch(game, evaluate, params, learned, chosen, costs[idx],
-                                    budget, sims, depths, rng, cfg, seed=cfg.seed + it)
+                                    budget, puct_cost, rng, cfg, seed=cfg.seed + it)
             sel = reinforce_loss(learned.selection, batch, cfg)
             extra = {"charts/search_cost": float(batch["cost"].mean()),
-                     "charts/advantage": float(batch["advantage"].mean()),
-                     "charts/replayed": batch["replayed"]}
+                     "charts/puct_cost": float(puct_cost.mean()),
+                     "charts/decisions": float(batch["decisions"].mean() / budget),
+                     "charts/overflow": float(batch["overflow"].mean())}
         else:
             batch = deviation_batch(game, evaluate, params, learned, chosen, costs[idx],
                                     budget, sims, depths, seed=cfg.seed + it)

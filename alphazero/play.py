@@ -64,10 +64,16 @@ class SearchEngine:
         """Whether repeated ``search`` calls add to one tree (not Gumbel: it restarts)."""
         return self.params.arm != "gumbel"
 
-    def set_position(self, state: Any) -> None:
-        """Search ``state`` from now on, with a fresh tree."""
+    def set_position(self, state: Any, *, allowed: Any = None) -> None:
+        """Search ``state`` from now on, with a fresh tree; ``allowed`` (bool[A]) restricts its
+        root to those moves (``BatchedMCTS.set_roots``) until a move is played."""
         self.state = state
-        self.mcts.set_roots([state])
+        self.mcts.set_roots([state], allowed=None if allowed is None else [allowed])
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the current root searches only some of its moves."""
+        return self.mcts.root_allowed[0] is not None
 
     def play(self, action: int) -> Any:
         """Play ``action`` from the current position, keeping its subtree; the new state."""
@@ -82,9 +88,7 @@ class SearchEngine:
             raise ValueError("no position set: call set_position first")
         result = self.mcts.run(simulations=max(0, int(simulations)))
         action = int(result.action[0])
-        pv = self.mcts.principal_variation(0) if action >= 0 else []
-        if action >= 0 and (not pv or pv[0] != action):
-            pv = [action]
+        pv = self.mcts.principal_variation(0, first_action=action) if action >= 0 else []
         return Analysis(action=action, value=float(result.value[0]),
                         network_value=float(result.network_value[0]), pv=pv,
                         simulations=int(result.visits[0].sum()))

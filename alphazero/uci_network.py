@@ -35,7 +35,7 @@ def default_search_settings(config_name: str) -> tuple[int, str]:
 
 
 class EngineCache:
-    """Builds the ``play.SearchEngine`` (over a ``RootRestrictedGame`` of chess) for the
+    """Builds the ``play.SearchEngine`` (of chess) for the
     current UCI options; ``say`` reports which network was loaded and any fallback."""
 
     def __init__(self, config_name: str, overrides: list[str], say: Callable[[str], None]):
@@ -74,7 +74,7 @@ class EngineCache:
         if self._engine_key != engine_key:
             from alphazero.cli_play import learned_weights_for
             from alphazero.play import SearchEngine
-            from alphazero.uci_tree import RootRestrictedGame, read_root
+            from alphazero.uci_tree import read_root
             from games.chess import GAME
 
             learned = None
@@ -87,7 +87,7 @@ class EngineCache:
                     self.say(f"{err}; using {o['Search']}")
                     return self._build(o)
             params = dataclasses.replace(self._base_params, arm=str(o["Search"]))
-            self.engine = SearchEngine(RootRestrictedGame(GAME), self._evaluate, params,
+            self.engine = SearchEngine(GAME, self._evaluate, params,
                                        learned=learned)
             self._engine_key = engine_key
             # Warm up (Numba kernels, the traced network) so the first timed move is not slow.

@@ -1,5 +1,5 @@
-"""Reading a chess search tree for the UCI engine: proven mates, root move statistics, and a
-root restricted to chosen moves (``go searchmoves``).
+"""Reading a chess search tree for the UCI engine: proven mates, root move statistics, and
+pointing the engine at a new position (restricted to chosen moves for ``go searchmoves``).
 
 The rule for a proven result, from the side to move at a node:
 
@@ -12,12 +12,10 @@ Every legal move is an edge of its node and terminal values are exact, so these 
 mates, not estimates: a mate is claimed only when the tree holds every reply of the defender
 along the way, each answered by a mate. Draws are not proven (a repetition depends on the path).
 
-It reads tree 0 of a ``BatchedMCTS`` through ``mcts.tree`` (search/tree.py): ``num_nodes``,
-``first_edge``, ``num_edges``, ``edge_action``, ``edge_child``, ``edge_visits``,
-``edge_value``, ``terminal`` and ``raw_value``, and nothing else. ``principal_line`` gives the
-most visited line after a given first move (``BatchedMCTS.principal_variation`` starts from
-the most visited root move, which may not be the move played when visits tie or a proven loss
-is avoided).
+It reads tree 0 of a ``BatchedMCTS`` through its public read-only view ``mcts.view(0)``
+(``search.TreeView``), and nothing else. ``principal_line`` gives the
+most visited line after a given first move, the move actually played (which may not be the
+most visited root move when visits tie or a proven loss is avoided).
 """
 
 from __future__ import annotations
@@ -123,17 +121,17 @@ class RootReport:
 
 def read_root(mcts: Any, max_line: int = 64) -> RootReport:
     """The proof and the root's per-move visits and values of tree 0 of ``mcts``."""
-    tree = mcts.tree
-    num_nodes = int(tree.num_nodes[0])
+    tree = mcts.view(0)
+    num_nodes = tree.num_nodes
     if num_nodes == 0:
         return RootReport()
-    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
-    edge_child, edge_action = tree.edge_child[0], tree.edge_action[0]
-    edge_visits, edge_value = tree.edge_visits[0], tree.edge_value[0]
+    first_edge, num_edges = tree.first_edge, tree.num_edges
+    edge_child, edge_action = tree.edge_child, tree.edge_action
+    edge_visits, edge_value = tree.edge_visits, tree.edge_value
     status = np.zeros(num_nodes, dtype=np.int8)
     plies = np.zeros(num_nodes, dtype=np.int32)
-    prove_tree(num_nodes, first_edge, num_edges, edge_child, tree.terminal[0],
-               tree.raw_value[0], status, plies)
+    prove_tree(num_nodes, first_edge, num_edges, edge_child, tree.terminal, tree.raw_value,
+               status, plies)
     visits: dict[int, int] = {}
     q: dict[int, float] = {}
     lost = set()
@@ -147,7 +145,7 @@ def read_root(mcts: Any, max_line: int = 64) -> RootReport:
             lost.add(action)
     line: list[int] = []
     node = 0
-    while status[node] != UNKNOWN and not tree.terminal[0, node] and len(line) < max_line:
+    while status[node] != UNKNOWN and not tree.terminal[node] and len(line) < max_line:
         # The winner takes the fastest mate, the loser the slowest; ties go to more visits.
         wanted = LOSS if status[node] == WIN else WIN
         best_edge = -1
@@ -166,67 +164,7 @@ def read_root(mcts: Any, max_line: int = 64) -> RootReport:
 
 def principal_line(mcts: Any, first_action: int, max_length: int = 24) -> list[int]:
     """``first_action`` then the most visited moves below it, in tree 0 of ``mcts``."""
-    tree = mcts.tree
-    if tree.num_nodes[0] == 0:
-        return []
-    first_edge, num_edges = tree.first_edge[0], tree.num_edges[0]
-    edge_action, edge_child, edge_visits = tree.edge_action[0], tree.edge_child[0], \
-        tree.edge_visits[0]
-    line = [int(first_action)]
-    root_edges = range(first_edge[0], first_edge[0] + num_edges[0])
-    node = next((int(edge_child[e]) for e in root_edges if edge_action[e] == first_action), -1)
-    while node >= 0 and len(line) < max_length and not tree.terminal[0, node] \
-            and num_edges[node] > 0:
-        edges = slice(first_edge[node], first_edge[node] + num_edges[node])
-        visits = edge_visits[edges]
-        best = int(np.argmax(visits))
-        if visits[best] == 0:
-            break
-        line.append(int(edge_action[edges][best]))
-        node = int(edge_child[edges][best])
-    return line
-
-
-class RootRestrictedGame:
-    """A game whose legal moves at one root state are cut down to chosen actions.
-
-    ``BatchedMCTS`` gives a node one edge per legal move, so restricting the root's legal
-    mask restricts the search (``go searchmoves``); a proven loss at such a root means that
-    every searched move loses. The root is recognised by identity: pass the very object given
-    to ``set_position``. Everything else goes to the wrapped game.
-    """
-
-    def __init__(self, game: Any) -> None:
-        self.inner = game
-        self.name = game.name
-        self.num_actions = game.num_actions
-        self.observation_shape = game.observation_shape
-        self.root: Any = None
-        self.allowed: np.ndarray | None = None  # bool[A] at the root, None: all moves
-
-    def restrict(self, root: Any, actions: list[int] | None) -> None:
-        """Search only ``actions`` at ``root`` (None or empty: every legal move)."""
-        self.root = root
-        self.allowed = None
-        if actions:
-            self.allowed = np.zeros(self.num_actions, dtype=bool)
-            self.allowed[actions] = True
-
-    def is_restricted(self, state: Any) -> bool:
-        return self.allowed is not None and state is self.root
-
-    def describe(self, state: Any) -> tuple[np.ndarray, np.ndarray, bool, float]:
-        obs, legal, terminal, value = self.inner.describe(state)
-        if self.is_restricted(state) and not terminal:
-            legal = legal & self.allowed
-        return obs, legal, terminal, value
-
-    def legal_mask(self, state: Any) -> np.ndarray:
-        legal = self.inner.legal_mask(state)
-        return legal & self.allowed if self.is_restricted(state) else legal
-
-    def __getattr__(self, name: str) -> Any:  # apply, encode, format_move, ...
-        return getattr(self.inner, name)
+    return mcts.principal_variation(0, first_action=first_action, max_length=max_length)
 
 
 MAX_REUSED_PLIES = 8
@@ -234,17 +172,18 @@ MAX_REUSED_PLIES = 8
 
 
 def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
-    """Point ``engine`` (a ``play.SearchEngine`` over a ``RootRestrictedGame`` of chess) at
-    ``board`` (a ``chess.Board``): a fresh tree searching only ``allowed`` when given, else the
-    subtree of the previous search when ``board`` only adds moves to its root."""
+    """Point ``engine`` (a ``play.SearchEngine`` of chess) at ``board`` (a ``chess.Board``): a
+    fresh tree searching only ``allowed`` when given (a root move mask: a proven loss at such a
+    root means that every searched move loses), else the subtree of the previous search when
+    ``board`` only adds moves to its root."""
     import chess
 
     from games.chess import GAME, encode_move
 
-    game, old = engine.game, engine.state
+    old = engine.state
     if not allowed and old is not None and board.root() == old.root():
         added = len(board.move_stack) - len(old.move_stack)
-        if 0 <= added <= MAX_REUSED_PLIES and (added > 0 or not game.is_restricted(old)) \
+        if 0 <= added <= MAX_REUSED_PLIES and (added > 0 or not engine.restricted) \
                 and board.move_stack[:len(old.move_stack)] == old.move_stack:
             try:
                 for move in board.move_stack[len(old.move_stack):]:
@@ -256,5 +195,8 @@ def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
     if GAME.is_terminal(root):  # a draw that could be claimed: search as if unclaimed
         root = chess.Board(board.fen())
         root.halfmove_clock = min(root.halfmove_clock, 99)
-    game.restrict(root, allowed)
-    engine.set_position(root)
+    mask = None
+    if allowed:
+        mask = np.zeros(GAME.num_actions, dtype=bool)
+        mask[allowed] = True
+    engine.set_position(root, allowed=mask)

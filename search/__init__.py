@@ -7,6 +7,7 @@ values)``; this package imports neither torch nor Ray.
 from search.gumbel import considered_visit_sequence
 from search.mcts import BatchedMCTS, EvaluateFn, SearchResult, uniform_evaluate
 from search.params import ARMS, SearchParams
+from search.tree import TreeView
 
 __all__ = ["ARMS", "BatchedMCTS", "EvaluateFn", "SearchParams", "SearchResult",
-           "considered_visit_sequence", "uniform_evaluate"]
+           "TreeView", "considered_visit_sequence", "uniform_evaluate"]

@@ -17,6 +17,8 @@ left, and log2(budget)/10.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
@@ -140,6 +142,50 @@ def readout_logits(weights: np.ndarray, visits: np.ndarray, prior: np.ndarray, q
     return np.where(legal, logits, -np.inf)
 
 
+@dataclass
+class Decisions:
+    """The learned rule's decisions one search recorded for training (``BatchedMCTS.run``
+    with ``control`` or ``sample_temperature``): up to D per tree, in the order they were made.
+
+    Slots ``[b, d]`` with ``d < recorded[b]`` are filled; the children of decision d are the
+    first ``children[b, d]`` of its W slots, in the order of the node's edges.
+    """
+
+    features: np.ndarray  # float64[B, D, W, F], SELECTION_FEATURES of each child
+    scores: np.ndarray  # float64[B, D, W], PUCT's score of each child (without the residual)
+    children: np.ndarray  # int32[B, D], number of children
+    choice: np.ndarray  # int32[B, D], the child taken (its slot)
+    simulation: np.ndarray  # int32[B, D], the simulation (0-based, within this search)
+    count: np.ndarray  # int32[B], decisions made; more than D: only the first D recorded
+
+    @classmethod
+    def allocate(cls, batch_size: int, max_decisions: int, width: int) -> Decisions:
+        shape = (batch_size, max_decisions)
+        return cls(features=np.zeros((*shape, width, NUM_SELECTION_FEATURES)),
+                   scores=np.zeros((*shape, width)), children=np.zeros(shape, np.int32),
+                   choice=np.zeros(shape, np.int32), simulation=np.zeros(shape, np.int32),
+                   count=np.zeros(batch_size, np.int32))
+
+    @property
+    def max_decisions(self) -> int:
+        return self.scores.shape[1]
+
+    @property
+    def recorded(self) -> np.ndarray:
+        """int[B]: decisions recorded per tree."""
+        return np.minimum(self.count, self.max_decisions)
+
+    @property
+    def overflow(self) -> np.ndarray:
+        """bool[B]: more decisions were made than recorded."""
+        return self.count > self.max_decisions
+
+    def arrays(self) -> tuple:
+        """The arrays ``select_leaves`` takes, in the order of its parameters."""
+        return (self.features, self.scores, self.children, self.choice, self.simulation,
+                self.count)
+
+
 class LearnedWeights:
     """The learned search's two flat weight vectors (empty = the PUCT behaviour).
 
@@ -152,7 +198,7 @@ class LearnedWeights:
         self.readout = _flat(readout, READOUT_SIZE, "readout")
 
     @classmethod
-    def untrained(cls) -> "LearnedWeights":
+    def untrained(cls) -> LearnedWeights:
         return cls()
 
 

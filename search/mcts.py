@@ -27,10 +27,17 @@ from search.kernels import (
     P_VIRTUAL_LOSS,
     PUCT,
 )
-from search.learned import NUM_SELECTION_FEATURES, LearnedWeights, readout_logits
+from search.learned import NUM_SELECTION_FEATURES, Decisions, LearnedWeights, readout_logits
 from search.params import SearchParams
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
-from search.tree import MAX_ACTIONS, allocate_tree, ensure_capacity, reroot_kernel
+from search.tree import (
+    MAX_ACTIONS,
+    TreeView,
+    allocate_tree,
+    ensure_capacity,
+    reroot_kernel,
+    tree_view,
+)
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
@@ -107,6 +114,8 @@ class BatchedMCTS:
         self.states = np.zeros((batch_size, nodes, state_size), dtype=np.int64)
         self.py_states: list[list[Any]] = [[] for _ in range(batch_size)]
         self.root_states: list[Any] = [None] * batch_size
+        # Root moves each tree may search (bool[A]), None: every legal move (see set_roots).
+        self.root_allowed: list[np.ndarray | None] = [None] * batch_size
         self.noised = np.zeros(batch_size, dtype=bool)
         self.width = min(game.num_actions, 256)  # most children a node can have
         self.scratch = np.zeros(self.width, dtype=np.float64)
@@ -115,20 +124,38 @@ class BatchedMCTS:
         # Gumbel noise of each root child (Gumbel arm), by position among the root's edges.
         self.root_gumbel = np.zeros((batch_size, self.width), dtype=np.float32)
         # Decisions recorded for training the learned rule (see run(control=...)).
-        self.record_feats = np.zeros((batch_size, self.width, NUM_SELECTION_FEATURES))
-        self.record_scores = np.zeros((batch_size, self.width))
-        self.record_count = np.zeros(batch_size, dtype=np.int32)
+        self.decisions = Decisions.allocate(batch_size, 1, self.width)
+        self._no_noise = np.zeros((0, 0, 0), dtype=np.float64)
         self._edges_top = 0  # at least every tree's num_edges_used (see _evaluate_and_expand)
 
     # ----------------------------------------------------------------- roots
-    def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
-        """Start fresh trees at ``states`` (for trees ``indices``, default 0..len-1)."""
+    def set_roots(self, states: Sequence[Any], indices: Sequence[int] | None = None, *,
+                  allowed: np.ndarray | None = None) -> None:
+        """Start fresh trees at ``states`` (for trees ``indices``, default 0..len-1).
+
+        ``allowed`` (bool[len(states), A], optional) restricts each root to the legal moves
+        it marks (UCI's ``go searchmoves``): the root gets edges for those moves only, so the
+        network's priors are renormalised over them and Gumbel's noise and halving see only
+        them. Below the root every legal move is searched. ``ValueError`` if a row allows no
+        move, or (when the root is expanded) no legal one.
+        """
         indices = range(len(states)) if indices is None else indices
-        for b, state in zip(indices, states):
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != (len(states), self.num_actions):
+                raise ValueError(f"allowed must be bool[{len(states)}, {self.num_actions}], "
+                                 f"not {allowed.shape}")
+            if not allowed.any(axis=1).all():
+                raise ValueError("allowed root moves: every row must allow some move")
+        for i, (b, state) in enumerate(zip(indices, states)):
             self.root_states[b] = state
-            self.tree.num_nodes[b] = 0
-            self.tree.num_edges_used[b] = 0
-            self.noised[b] = False
+            self.root_allowed[b] = None if allowed is None else allowed[i].copy()
+            self._clear_tree(b)
+
+    def _clear_tree(self, b: int) -> None:
+        self.tree.num_nodes[b] = 0
+        self.tree.num_edges_used[b] = 0
+        self.noised[b] = False
 
     def advance(self, b: int, action: int, next_state: Any) -> None:
         """Move tree ``b``'s root along ``action`` to ``next_state``, keeping its subtree."""
@@ -145,6 +172,7 @@ class BatchedMCTS:
                 old = self.py_states[b]
                 self.py_states[b] = [old[i] for i in kept]
             self.root_states[b] = next_state
+            self.root_allowed[b] = None
             self.noised[b] = False
         else:
             self.set_roots([next_state], [b])
@@ -196,6 +224,13 @@ class BatchedMCTS:
             for b in idx:
                 self.py_states[b] = [self.root_states[b]]
             obs, legal, term, tval = self._describe([self.root_states[b] for b in idx])
+        for i, b in enumerate(idx):
+            mask = self.root_allowed[b]
+            if mask is not None and not term[i]:
+                if not (legal[i] & mask).any():
+                    tree.num_nodes[idx] = 0  # the roots stay unexpanded
+                    raise ValueError(f"tree {b}: none of the allowed root moves is legal")
+                legal[i] &= mask
         self._evaluate_and_expand(idx.astype(np.int32), np.zeros(idx.size, np.int32), obs, legal,
                                   term, tval, remove_virtual=0)
 
@@ -246,15 +281,21 @@ class BatchedMCTS:
     # ---------------------------------------------------------------- search
     def run(self, *, simulations: int | None = None, add_noise: bool = False,
             temperature: float = 0.0, active: np.ndarray | None = None,
-            control: np.ndarray | None = None) -> SearchResult:
+            control: np.ndarray | None = None, sample_temperature: float = 0.0,
+            sample_noise: np.ndarray | None = None) -> SearchResult:
         """Run ``simulations`` new simulations in each active tree and read out a move.
 
         ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
         self-play. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
         in proportion to visits ** (1 / temperature) (PUCT and learned arms).
-        ``control``: int64[B, 3] rows (simulation, depth, child) forcing one decision per tree,
-        for training the learned rule (see ``select_leaves``); its records land in
-        ``record_feats`` / ``record_scores`` / ``record_count``.
+
+        Training the learned rule (arm ``learned``; records land in ``self.decisions``, see
+        ``search.learned.Decisions`` and ``select_leaves``):
+        ``control``: int64[B, 3] rows (simulation, depth, child) recording one decision per
+        tree and forcing ``child`` there if it is >= 0 (a one-step deviation).
+        ``sample_temperature`` > 0 with ``sample_noise`` (float64[B, D, W], W = ``self.width``,
+        standard Gumbel noise): every decision is sampled from softmax((PUCT + residual) / tau)
+        (noise ``[b, d]`` for tree b's d-th decision) and the first D of each tree recorded.
         """
         sims = self.params.simulations if simulations is None else simulations
         tree = self.tree
@@ -265,7 +306,7 @@ class BatchedMCTS:
         root_live = active & ~tree.terminal[:, 0]
         if self.rule == GUMBEL:  # sequential halving starts afresh at every move
             for b in np.flatnonzero(root_live & (tree.num_nodes > 1)):
-                self.set_roots([self.root_states[b]], [b])
+                self._clear_tree(b)
             self._expand_roots(root_live & (tree.num_nodes == 0))
             self.root_gumbel[root_live] = 0.0
         if add_noise:
@@ -275,7 +316,8 @@ class BatchedMCTS:
         schedule = self._schedule(root_live, sims)
         if control is None:
             control = np.full((self.batch_size, 3), -1, dtype=np.int64)
-        self.record_count[:] = 0
+        noise = self._sampling(sample_temperature, sample_noise)
+        self.decisions.count[:] = 0
         self.budget = sims
         k = self.params.leaves_per_step
         max_leaves = self.batch_size * k
@@ -295,8 +337,9 @@ class BatchedMCTS:
                     self._grow_nodes(nodes_top + 1)
             n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
-                self.learned.selection, control, self.record_feats, self.record_scores,
-                self.record_count, self.scratch, self.extra, self.features, self.root_gumbel,
+                self.learned.selection, control, float(sample_temperature), noise,
+                *self.decisions.arrays(), self.scratch, self.extra, self.features,
+                self.root_gumbel,
                 *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])
@@ -307,6 +350,26 @@ class BatchedMCTS:
             collided += collisions
         self.stats = {"steps": steps, "leaves": leaves, "collisions": collided}
         return self._readout(active, root_live, started, temperature)
+
+    def _sampling(self, temperature: float, noise: np.ndarray | None) -> np.ndarray:
+        """Check the sampling arguments of ``run``; size ``self.decisions`` for them."""
+        max_decisions = 1
+        if temperature > 0:
+            if self.rule != LEARNED:
+                raise ValueError("sampled decisions need the learned arm")
+            if noise is None or noise.ndim != 3 or noise.shape[0] != self.batch_size \
+                    or noise.shape[2] != self.width:
+                raise ValueError(f"sample_noise must be float64[{self.batch_size}, D, "
+                                 f"{self.width}], not {getattr(noise, 'shape', None)}")
+            max_decisions = noise.shape[1]
+            noise = np.ascontiguousarray(noise, dtype=np.float64)
+        elif temperature < 0:
+            raise ValueError(f"sample_temperature must be >= 0, not {temperature}")
+        else:
+            noise = self._no_noise
+        if self.decisions.max_decisions != max_decisions:
+            self.decisions = Decisions.allocate(self.batch_size, max_decisions, self.width)
+        return noise
 
     def _grow_nodes(self, needed: int) -> None:
         ensure_capacity(self.tree, needed, 0)
@@ -414,17 +477,33 @@ class BatchedMCTS:
         p = np.exp(z)
         return int(self.rng.choice(len(p), p=p / p.sum()))
 
-    def principal_variation(self, b: int, max_length: int = 12) -> list[int]:
-        """Actions along the most visited path from tree ``b``'s root."""
-        tree = self.tree
+    def view(self, b: int) -> TreeView:
+        """A read-only view of tree ``b`` for tools (``search.tree.TreeView``: stable names)."""
+        return tree_view(self.tree, b)
+
+    def principal_variation(self, b: int, first_action: int | None = None,
+                            max_length: int = 12) -> list[int]:
+        """Actions along the most visited path from tree ``b``'s root (ties: the first edge).
+
+        ``first_action``: start with this root move instead (say the move the readout played,
+        which need not be the most visited: visit ties are broken by prior, the learned readout
+        and Gumbel choose otherwise), then follow the most visited path below it.
+        """
+        tree = self.view(b)
+        if tree.num_nodes == 0:
+            return [] if first_action is None else [int(first_action)]
         line: list[int] = []
         node = 0
-        while len(line) < max_length and tree.num_nodes[b] > 0 and tree.num_edges[b, node] > 0:
-            first, count = tree.first_edge[b, node], tree.num_edges[b, node]
-            counts = tree.edge_visits[b, first:first + count]
+        if first_action is not None:
+            line.append(int(first_action))
+            node = next((int(tree.edge_child[e]) for e in tree.edges(0)
+                         if tree.edge_action[e] == first_action), -1)
+        while node >= 0 and len(line) < max_length and tree.num_edges[node] > 0:
+            edges = tree.edges(node)
+            counts = tree.edge_visits[edges.start:edges.stop]
             if counts.max() == 0:
                 break
-            i = int(np.argmax(counts))
-            line.append(int(tree.edge_action[b, first + i]))
-            node = int(tree.edge_child[b, first + i])
+            e = edges.start + int(np.argmax(counts))
+            line.append(int(tree.edge_action[e]))
+            node = int(tree.edge_child[e])
         return line

@@ -22,9 +22,10 @@ GROUP = 16  # trees descended together (see select_leaves)
 
 @njit(cache=True, error_model="numpy")
 def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
-                  learned_w, control, record_feats, record_scores, record_count, scratch,
-                  extra, features, root_gumbel, nodes, edges, depth, num_nodes, num_edges_used,
-                  out_tree, out_parent, out_action, out_node, out_collision):
+                  learned_w, control, sample_tau, sample_noise, rec_feats, rec_scores,
+                  rec_children, rec_choice, rec_sim, rec_count, scratch, extra, features,
+                  root_gumbel, nodes, edges, depth, num_nodes, num_edges_used, out_tree,
+                  out_parent, out_action, out_node, out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
     Each descent ends in one of three ways: at a move never tried before (a new node is
@@ -41,10 +42,19 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     the group take their own step, instead of each descent waiting on memory alone. Every
     tree still does exactly what it would alone, and the outputs are in tree order.
 
-    Training the learned rule: ``control[b] = (simulation, depth, child)`` marks one decision
-    of tree b (-1: none). At it, the children's features and PUCT scores are recorded in
-    ``record_feats[b]`` / ``record_scores[b]`` / ``record_count[b]``, and if ``child >= 0``
-    that child is taken instead of the rule's choice (a one-step deviation).
+    Training the learned rule (arm LEARNED only), two modes; decision d of tree b goes to
+    ``rec_feats[b, d]`` (float64[B, D, W, F], the children's features), ``rec_scores[b, d]``
+    (float64[B, D, W], their PUCT scores without the residual), ``rec_children[b, d]`` (their
+    number), ``rec_choice[b, d]`` (the child taken) and ``rec_sim[b, d]`` (the simulation);
+    ``rec_count[b]`` counts the decisions made.
+
+    * ``sample_tau > 0``: every decision is sampled from softmax((PUCT + residual) / tau) by
+      taking argmax(PUCT + residual + tau * sample_noise[b, d, i]) with pre-drawn Gumbel noise
+      (float64[B, D, W]), and recorded. Past D decisions, the rule's own choice is taken and
+      only ``rec_count`` grows (overflow: ``rec_count[b] > D``).
+    * else ``control[b] = (simulation, depth, child)`` marks one decision of tree b (-1: none):
+      it is recorded at d = 0 and, if ``child >= 0``, that child is taken instead of the rule's
+      choice (a one-step deviation).
 
     ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
     least as wide as the widest node; ``root_gumbel[b, i]`` (float32[B, W]) is the Gumbel
@@ -128,9 +138,11 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                                         edge_value, edge_virtual, extra, rule == LEARNED,
                                         scratch)
                         if rule == LEARNED:
-                            i = _record_decision(b, node, i, control, sims_started, depth,
-                                                 num_edges, scratch, features, record_feats,
-                                                 record_scores, record_count)
+                            i = _record_decision(b, node, i, control, sample_tau,
+                                                 sample_noise, sims_started, depth, num_edges,
+                                                 scratch, extra, features, rec_feats,
+                                                 rec_scores, rec_children, rec_choice, rec_sim,
+                                                 rec_count)
                     e = first_edge[b, node] + i
                     child = edge_child[b, e]
                     if child >= 0:  # go down: fetch the child while the others take a turn
@@ -177,20 +189,38 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
 
 
 @njit(cache=True, inline="always")
-def _record_decision(b, node, i, control, sims_started, depth, num_edges, scratch, features,
-                     record_feats, record_scores, record_count):
-    """The learned rule's training hook: at the decision ``control[b]`` names, record the
-    children's features and PUCT scores and take ``control[b, 2]`` if it is a child."""
-    if (control[b, 0] == sims_started[b] and control[b, 1] == depth[b, node]
-            and record_count[b] == 0):
-        count = num_edges[b, node]
-        for j in range(count):
-            record_scores[b, j] = scratch[j]
-            for f in range(features.shape[1]):
-                record_feats[b, j, f] = features[j, f]
-        record_count[b] = count
+def _record_decision(b, node, i, control, sample_tau, sample_noise, sims_started, depth,
+                     num_edges, scratch, extra, features, rec_feats, rec_scores, rec_children,
+                     rec_choice, rec_sim, rec_count):
+    """The learned rule's training hook (see ``select_leaves``): sample and record every
+    decision, or record (and force) the one ``control[b]`` names. Returns the child to take."""
+    count = num_edges[b, node]
+    if sample_tau > 0.0:
+        d = rec_count[b]
+        rec_count[b] = d + 1
+        if d >= rec_scores.shape[1]:  # overflow: the rule's own choice, unrecorded
+            return i
+        best_score = -np.inf
+        for j in range(count):  # Gumbel-max: an exact sample of softmax(score / tau)
+            score = scratch[j] + extra[j] + sample_tau * sample_noise[b, d, j]
+            if score > best_score:
+                best_score = score
+                i = j
+    elif (control[b, 0] == sims_started[b] and control[b, 1] == depth[b, node]
+            and rec_count[b] == 0):
+        d = 0
+        rec_count[b] = 1
         if 0 <= control[b, 2] < count:
-            return control[b, 2]
+            i = control[b, 2]
+    else:
+        return i
+    for j in range(count):
+        rec_scores[b, d, j] = scratch[j]
+        for f in range(features.shape[1]):
+            rec_feats[b, d, j, f] = features[j, f]
+    rec_children[b, d] = count
+    rec_choice[b, d] = i
+    rec_sim[b, d] = sims_started[b]
     return i
 
 

@@ -111,6 +111,51 @@ class Tree:
         return self.nodes, self.edges, self.depth, self.num_nodes, self.num_edges_used
 
 
+@dataclass(frozen=True)
+class TreeView:
+    """A read-only view of one tree for tools (UCI, analysis): the names here are the stable,
+    public interface to a finished search; the record layout behind them may change.
+
+    Nodes are ``0 .. num_nodes - 1`` (0 is the root); node n's children are the edges
+    ``first_edge[n] .. first_edge[n] + num_edges[n] - 1``. Values as in ``Tree``: ``raw_value``
+    from the side to move at the node, ``edge_value`` (a sum over ``edge_visits``) from the side
+    that moves along the edge. The arrays share memory with the search: read them before it
+    searches again (``run``, ``advance``, ``set_roots``).
+    """
+
+    num_nodes: int
+    visits: np.ndarray  # int32[N]
+    first_edge: np.ndarray  # int32[N]
+    num_edges: np.ndarray  # int16[N], 0 until expanded, and for terminal nodes
+    terminal: np.ndarray  # bool[N]
+    raw_value: np.ndarray  # float32[N], network or exact value, side to move at the node
+    edge_action: np.ndarray  # int16[E]
+    edge_child: np.ndarray  # int32[E], NO_CHILD (-1) until the move is tried
+    edge_visits: np.ndarray  # int32[E]
+    edge_value: np.ndarray  # float32[E], sum of backed-up values, mover's view
+
+    def edges(self, node: int) -> range:
+        """The edge indices of ``node``'s children."""
+        first = int(self.first_edge[node])
+        return range(first, first + int(self.num_edges[node]))
+
+
+def tree_view(tree: Tree, b: int) -> TreeView:
+    """Read-only views of tree ``b``'s used nodes and edges."""
+    n, e = int(tree.num_nodes[b]), int(tree.num_edges_used[b])
+
+    def frozen(array: np.ndarray) -> np.ndarray:
+        view = array.view()
+        view.flags.writeable = False
+        return view
+
+    nodes, edges = tree.nodes[b, :n], tree.edges[b, :e]
+    return TreeView(num_nodes=n, **{name: frozen(nodes[name]) for name in (
+        "visits", "first_edge", "num_edges", "terminal", "raw_value")},
+        **{f"edge_{name}": frozen(edges[name]) for name in (
+            "action", "child", "visits", "value")})
+
+
 def allocate_tree(batch_size: int, node_capacity: int, edge_capacity: int) -> Tree:
     return Tree(
         nodes=np.zeros((batch_size, node_capacity), dtype=NODE_DTYPE),

@@ -293,6 +293,8 @@ def test_searchmoves_restrict_the_root():
     assert "'e9e9' is not a legal move here" in text and "'e2e5' is not a legal move" in text
     assert s.bestmoves() == ["a2a3"] or s.bestmoves() == ["h2h3"]
     assert all(line.split(" pv ")[1].split()[0] in ("a2a3", "h2h3") for line in s.infos())
+    engine = s.engine.engines.engine
+    assert len(read_root(engine.mcts).visits) == 2 and engine.restricted  # a root move mask
     # Without searchmoves, the same position gets a fresh, unrestricted tree.
     s.send("go nodes 48")
     s.wait()
@@ -446,3 +448,26 @@ def test_raw_stdin_session_with_garbage_ends_cleanly():
     board.push_uci("e2e4")
     assert all(chess.Move.from_uci(move) in board.legal_moves for move in best[2:])
     assert "readyok" in out and any("error in 'setoption'" in line for line in out)
+
+
+def test_engine_pv_follows_the_move_played_on_a_visit_tie():
+    """The engine behind UCI and ``play``: when root moves tie on visits the readout plays the
+    higher prior, and the PV must go on below that move (it used to stop at it)."""
+    import numpy as np
+
+    from alphazero.play import SearchEngine
+    from games import get_game
+    from search import SearchParams
+
+    c4 = get_game("connect4")
+
+    def rising_prior(obs, legal):
+        logits = np.where(legal, 0.01 * np.arange(legal.shape[1]), -1e9)
+        return logits.astype(np.float32), np.zeros(len(obs), dtype=np.float32)
+
+    engine = SearchEngine(c4, rising_prior, SearchParams(simulations=14))
+    engine.set_position(c4.initial_state())
+    analysis = engine.search(14)
+    assert engine.mcts.tree.edge_visits[0, :7].tolist() == [2] * 7
+    assert analysis.action == 6 and engine.mcts.principal_variation(0)[0] == 0
+    assert analysis.pv == [6, 6]

@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 
 from games import get_game
-from search import BatchedMCTS, SearchParams
+from search import BatchedMCTS, SearchParams, uniform_evaluate
 from search.learned import (
-    HIDDEN, NUM_SELECTION_FEATURES, SELECTION_SIZE, LearnedWeights, mlp_forward,
+    HIDDEN,
+    NUM_SELECTION_FEATURES,
+    SELECTION_SIZE,
+    LearnedWeights,
+    mlp_forward,
     selection_features,
 )
 from search.mcts import params_vector
@@ -109,9 +113,12 @@ def test_forced_decision_records_and_deviates():
                        learned=LearnedWeights(untrained_weights()))
     mcts.set_roots(states)
     control = np.array([[10, 0, -1], [10, 0, 2], [10, 0, 5]])
-    result = mcts.run(control=control)
-    assert list(mcts.record_count) == [7, 7, 7]
-    np.testing.assert_allclose(mcts.record_feats[0, :7], mcts.record_feats[1, :7])
+    mcts.run(control=control)
+    decisions = mcts.decisions
+    assert list(decisions.count) == [1, 1, 1] and list(decisions.children[:, 0]) == [7, 7, 7]
+    assert list(decisions.simulation[:, 0]) == [10, 10, 10]
+    assert list(decisions.choice[1:, 0]) == [2, 5]
+    np.testing.assert_allclose(decisions.features[0, 0, :7], decisions.features[1, 0, :7])
     # the forced runs differ from the free one only from the forced decision on
     # the trees agree up to the forced simulation and differ after it
     edge_child = mcts.tree.edge_child
@@ -122,9 +129,131 @@ def test_forced_decision_records_and_deviates():
     # no control: nothing recorded
     mcts.set_roots(states)
     mcts.run()
-    assert list(mcts.record_count) == [0, 0, 0]
+    assert list(mcts.decisions.count) == [0, 0, 0]
 
 
 def test_weight_shapes_are_checked():
     with pytest.raises(ValueError, match="selection weights must have"):
         LearnedWeights(np.zeros(5))
+
+
+def trained_weights(seed=0, scale=0.3):
+    """Random weights with a non-zero output layer: a learned rule that departs from PUCT."""
+    w = np.random.default_rng(seed).normal(size=SELECTION_SIZE)
+    w[-(HIDDEN + 1):] *= scale
+    return w
+
+
+def gumbel_noise(batch, decisions, width, seed=0):
+    return np.random.default_rng(seed).gumbel(size=(batch, decisions, width))
+
+
+def untied_evaluate(obs, legal):
+    """``biased_evaluate`` with every child's prior distinct, so that no two children ever tie
+    exactly (ties are broken by slot in the rule and by the noise when sampling)."""
+    logits, values = biased_evaluate(obs, legal)
+    stones = obs.sum(axis=(1, 2, 3))[:, None]
+    return (logits + 0.01 * np.arange(legal.shape[1]) * (1 + 0.1 * stones)).astype(
+        np.float32), values
+
+
+def test_sampling_at_a_tiny_temperature_is_the_deterministic_learned_search():
+    states = [C4.parse_position(p) for p in ("4453", "334455", "121212")]
+    params = SearchParams(arm="learned", simulations=120)
+    runs = []
+    for tau in (0.0, 1e-12):
+        mcts = BatchedMCTS(C4, untied_evaluate, params, batch_size=len(states), seed=0,
+                           learned=LearnedWeights(trained_weights()))
+        mcts.set_roots(states)
+        noise = gumbel_noise(len(states), 2000, mcts.width) if tau else None
+        runs.append((mcts, mcts.run(sample_temperature=tau, sample_noise=noise)))
+    (a, ra), (b, rb) = runs
+    np.testing.assert_array_equal(ra.visits, rb.visits)
+    np.testing.assert_array_equal(a.tree.edge_child, b.tree.edge_child)
+    decisions = b.decisions
+    assert not decisions.overflow.any() and (decisions.count >= 120).all()
+    # the recorded choices are the rule's own: argmax of PUCT + residual
+    for t in range(len(states)):
+        for d in range(decisions.count[t]):
+            n = decisions.children[t, d]
+            residual = [mlp_forward(b.learned.selection, decisions.features[t, d, i],
+                                    NUM_SELECTION_FEATURES, HIDDEN) for i in range(n)]
+            score = decisions.scores[t, d, :n] + residual
+            assert score[decisions.choice[t, d]] == score.max()
+
+
+def test_sampled_decisions_on_a_hand_checked_tree():
+    """Tic-tac-toe after 1 2 3 4 (five empty cells), a uniform evaluator (priors 1/5, values
+    0), the untrained rule (residual 0): the noise alone picks among equal scores."""
+    ttt = get_game("tictactoe")
+    params = SearchParams(arm="learned", simulations=3)
+    mcts = BatchedMCTS(ttt, uniform_evaluate, params, batch_size=1, seed=0,
+                       learned=LearnedWeights(untrained_weights()))
+    mcts.set_roots([ttt.parse_position("1234")])
+    tau = 0.05
+    noise = np.zeros((1, 6, mcts.width))
+    noise[0, 0, 2] = 5.0  # sim 0, root: all five score alike -> slot 2 (cell 7)
+    noise[0, 1, 0] = 10.0  # sim 1, root: 0.5 beats slot 2's lead in exploration -> slot 0
+    noise[0, 2, 0] = 10.0  # sim 2, root: slot 0 again (visited: go down) ...
+    noise[0, 3, 3] = 1.0  # ... and below it, among four alike -> slot 3 (cell 9)
+    mcts.run(sample_temperature=tau, sample_noise=noise)
+    d = mcts.decisions
+    assert d.count[0] == 4 and not d.overflow[0]
+    assert d.children[0, :4].tolist() == [5, 5, 5, 4]
+    assert d.choice[0, :4].tolist() == [2, 0, 0, 3]
+    assert d.simulation[0, :4].tolist() == [0, 1, 2, 2]
+
+    def c(n):
+        return np.log((1 + n + 19652) / 19652) + 1.25
+
+    u = [c(1) * 0.2, c(2) * np.sqrt(2) * 0.2, c(3) * np.sqrt(3) * 0.2, c(1) * 0.25]
+    np.testing.assert_allclose(d.scores[0, 0, :5], [u[0]] * 5, rtol=1e-6)
+    np.testing.assert_allclose(d.scores[0, 1, :5], [u[1], u[1], u[1] / 2, u[1], u[1]], rtol=1e-6)
+    np.testing.assert_allclose(d.scores[0, 2, :5], [u[2] / 2, u[2], u[2] / 2, u[2], u[2]],
+                               rtol=1e-6)
+    np.testing.assert_allclose(d.scores[0, 3, :4], [u[3]] * 4, rtol=1e-6)
+    np.testing.assert_array_equal(d.features[0, 2, :5, 2], [1, 0, 1, 0, 0])  # visited flags
+    np.testing.assert_allclose(d.features[0, 3, :4, 8], 0.1)  # depth 1
+    first = mcts.tree.first_edge[0, 0]
+    assert mcts.tree.edge_visits[0, first:first + 5].tolist() == [2, 0, 1, 0, 0]
+
+
+def test_sampled_choices_follow_the_softened_rule():
+    """Gumbel-max in the kernel: the first decision's choices are distributed as
+    softmax((PUCT + residual) / tau)."""
+    trees, tau = 4000, 0.5
+    mcts = BatchedMCTS(C4, biased_evaluate, SearchParams(arm="learned", simulations=1),
+                       batch_size=trees, seed=0, learned=LearnedWeights(trained_weights(1)))
+    mcts.set_roots([C4.parse_position("4453")] * trees)
+    mcts.run(sample_temperature=tau, sample_noise=gumbel_noise(trees, 1, mcts.width, seed=2))
+    d = mcts.decisions
+    residual = [mlp_forward(mcts.learned.selection, d.features[0, 0, i],
+                            NUM_SELECTION_FEATURES, HIDDEN) for i in range(7)]
+    logits = (d.scores[0, 0, :7] + residual) / tau
+    expected = np.exp(logits - logits.max())
+    expected /= expected.sum()
+    observed = np.bincount(d.choice[:, 0], minlength=7) / trees
+    assert expected.max() < 0.9  # a real choice, not a foregone one
+    np.testing.assert_allclose(observed, expected, atol=4 * np.sqrt(0.25 / trees))
+
+
+def test_decisions_past_the_record_are_counted_as_overflow():
+    mcts = BatchedMCTS(C4, biased_evaluate, SearchParams(arm="learned", simulations=30),
+                       batch_size=2, seed=0, learned=LearnedWeights(trained_weights()))
+    mcts.set_roots([C4.parse_position("4453")] * 2)
+    result = mcts.run(sample_temperature=0.1, sample_noise=gumbel_noise(2, 5, mcts.width))
+    assert (mcts.decisions.count > 5).all() and mcts.decisions.overflow.all()
+    assert mcts.decisions.recorded.tolist() == [5, 5]
+    assert (result.simulations == 30).all()
+
+
+def test_sampling_arguments_are_checked():
+    mcts = BatchedMCTS(C4, biased_evaluate, SearchParams(arm="learned", simulations=4),
+                       batch_size=2, seed=0, learned=LearnedWeights(trained_weights()))
+    mcts.set_roots([C4.initial_state()] * 2)
+    with pytest.raises(ValueError, match="sample_noise"):
+        mcts.run(sample_temperature=0.1, sample_noise=np.zeros((2, 5, 3)))
+    puct = BatchedMCTS(C4, biased_evaluate, SearchParams(simulations=4), batch_size=2)
+    puct.set_roots([C4.initial_state()] * 2)
+    with pytest.raises(ValueError, match="learned arm"):
+        puct.run(sample_temperature=0.1, sample_noise=np.zeros((2, 5, 7)))

@@ -195,3 +195,97 @@ def test_chess_search_smoke():
     mcts.set_roots([board])
     result = mcts.run()
     assert game.format_move(board, int(result.action[0])) == "h5f7"
+
+
+def masked_search(arm, allowed, positions=("4453", "4453"), sims=64, k=1):
+    mcts = BatchedMCTS(C4, uniform_evaluate, SearchParams(arm=arm, simulations=sims,
+                                                          leaves_per_step=k),
+                       batch_size=len(positions), seed=3)
+    mcts.set_roots([C4.parse_position(p) for p in positions], allowed=allowed)
+    return mcts, mcts.run()  # no noise: it would couple the trees through the generator
+
+
+@pytest.mark.parametrize("arm,k", [("puct", 1), ("puct", 4), ("gumbel", 1)])
+def test_root_mask_restricts_root_moves_only(arm, k):
+    allowed = np.ones((2, 7), dtype=bool)
+    allowed[0] = False
+    allowed[0, [1, 5]] = True  # tree 0: columns 2 and 6 only; tree 1: everything
+    mcts, result = masked_search(arm, allowed, k=k)
+    assert set(np.flatnonzero(result.visits[0])) == {1, 5}
+    assert result.action[0] in (1, 5)
+    np.testing.assert_allclose(result.prior[0, [1, 5]], 0.5, atol=1e-6)  # renormalised
+    assert result.prior[0].sum() == pytest.approx(1.0) and result.policy[0].sum() == \
+        pytest.approx(1.0)
+    assert result.policy[0][~allowed[0]].sum() == 0.0
+    assert mcts.tree.num_edges[0, 0] == 2
+    t = mcts.tree  # below the root, every legal move
+    child = t.edge_child[0, t.first_edge[0, 0]]
+    assert t.num_edges[0, child] == 7
+    # the unrestricted tree of the batch is the search it would be alone with no mask
+    _, alone = masked_search(arm, None)
+    np.testing.assert_array_equal(result.visits[1], alone.visits[1])
+
+
+def test_root_mask_of_every_move_changes_nothing():
+    _, masked = masked_search("puct", np.ones((2, 7), dtype=bool), sims=100)
+    _, plain = masked_search("puct", None, sims=100)
+    np.testing.assert_array_equal(masked.visits, plain.visits)
+    np.testing.assert_array_equal(masked.value, plain.value)
+
+
+def test_root_mask_is_checked_and_ends_with_the_root():
+    mcts = BatchedMCTS(C4, uniform_evaluate, SearchParams(simulations=20), batch_size=1)
+    state = C4.parse_position("4444441")
+    with pytest.raises(ValueError, match="allowed must be bool"):
+        mcts.set_roots([state], allowed=np.ones((1, 5), dtype=bool))
+    with pytest.raises(ValueError, match="every row"):
+        mcts.set_roots([state], allowed=np.zeros((1, 7), dtype=bool))
+    full_column = np.zeros((1, 7), dtype=bool)
+    full_column[0, 3] = True
+    mcts.set_roots([state], allowed=full_column)
+    with pytest.raises(ValueError, match="none of the allowed root moves is legal"):
+        mcts.run()
+    allowed = np.zeros((1, 7), dtype=bool)
+    allowed[0, 0] = True
+    mcts.set_roots([C4.initial_state()], allowed=allowed)
+    result = mcts.run()
+    assert result.action[0] == 0 and result.visits[0, 0] == 20
+    mcts.advance(0, 0, C4.apply(C4.initial_state(), 0))  # the next root is unrestricted
+    assert mcts.root_allowed[0] is None
+    assert np.count_nonzero(mcts.run().visits[0]) == 7
+
+
+def rising_prior_evaluate(obs, legal):
+    """Priors that rise with the action index, values 0: small searches tie on visits."""
+    logits = np.where(legal, 0.01 * np.arange(legal.shape[1]), -1e9)
+    return logits.astype(np.float32), np.zeros(len(obs), dtype=np.float32)
+
+
+def test_principal_variation_from_the_move_played():
+    mcts = BatchedMCTS(C4, rising_prior_evaluate, SearchParams(simulations=14), batch_size=1)
+    mcts.set_roots([C4.initial_state()])
+    result = mcts.run()
+    assert result.visits[0].tolist() == [2] * 7  # a seven-way tie ...
+    action = int(result.action[0])
+    assert action == 6  # ... broken by prior, where the most visited path starts with 0
+    assert mcts.principal_variation(0)[0] == 0
+    line = mcts.principal_variation(0, first_action=action)
+    assert line[0] == action and len(line) == 2
+    mcts.advance(0, action, C4.apply(C4.initial_state(), action))
+    assert line[1:] == mcts.principal_variation(0)  # the most visited path below the move
+    assert mcts.principal_variation(0, first_action=3, max_length=1) == [3]
+
+
+def test_tree_view_is_read_only_and_consistent():
+    mcts, result = search(C4, ["", "4453"], sims=60)
+    for b in range(2):
+        view = mcts.view(b)
+        assert view.num_nodes == mcts.tree.num_nodes[b] == len(view.visits)
+        root_edges = view.edges(0)
+        counts = {int(view.edge_action[e]): int(view.edge_visits[e]) for e in root_edges}
+        assert counts == {a: int(n) for a, n in enumerate(result.visits[b]) if n or a in counts}
+        for node in range(1, view.num_nodes):  # every child is reached by exactly one edge
+            assert sum(int(view.edge_child[e]) == node for n in range(view.num_nodes)
+                       for e in view.edges(n)) == 1
+        with pytest.raises(ValueError, match="read-only"):
+            view.edge_visits[0] = 5
