@@ -57,7 +57,7 @@ def analyse_states(game: Game, states: list[Any], evaluate: EvaluateFn, params: 
                   for a in legal}
         visits = {game.format_move(state, int(a)): int(result.visits[b, a]) for a in legal
                   if result.visits[b, a] > 0}
-        pv = [int(a) for a in mcts.principal_variation(b)]
+        pv = [int(a) for a in mcts.principal_variation(b, first_action=int(result.action[b]))]
         out.append({
             "move": game.format_move(state, int(result.action[b])),
             "value": round(float(result.value[b]), 4),
