@@ -65,8 +65,9 @@ __all__ = [  # the study runners, and the names of the modules it is split into
     "balanced_openings", "boundary_budgets", "boundary_checkpoints", "boundary_summary",
     "equal_time_section", "evaluation_positions", "incremental_puct", "load_ablation_config",
     "load_network", "match_rows", "matching_budget", "prepare_learned", "quick_config",
-    "run_ablation", "run_arms_study", "run_boundary_study", "search_positions", "state_key",
-    "strata_of", "target_section", "tune_c_init", "write_reports", "write_results",
+    "report_from_results", "run_ablation", "run_arms_study", "run_boundary_study",
+    "search_positions", "state_key", "strata_of", "target_section", "tune_c_init",
+    "write_reports", "write_results",
 ]
 
 
@@ -331,6 +332,31 @@ def run_boundary_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) 
 
 
 # ------------------------------------------------------------------------- run
+def report_from_results(cfg: AblationConfig, out_dir: Path, *, study: str = "arms"
+                        ) -> list[Path]:
+    """Rewrite ``summary.md`` and the figures from ``out_dir/results.json``: after a run that
+    was stopped (results are written after every checkpoint) or to redraw a finished one.
+    Checkpoints with no results yet are left out of the report."""
+    import json
+
+    path = Path(out_dir) / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results to report: {path} does not exist")
+    rows = json.loads(path.read_text())
+    for row in rows:
+        if row["value"] is None:
+            row["value"] = float("nan")
+    if study == "arms":
+        done = {r["checkpoint"] for r in rows if r["study"] == "arms"}
+        kept = {k: v for k, v in cfg.checkpoints.items() if k in done}
+        if not kept:
+            raise ValueError(f"{path} has no results of the arms study")
+        cfg = dataclasses.replace(
+            cfg, checkpoints=kept, learned_on=cfg.learned_on if cfg.learned_on in kept else "",
+            match_checkpoints=tuple(m for m in cfg.match_checkpoints if m in kept))
+    return write_reports(rows, cfg, Path(out_dir), study)
+
+
 def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
                  log: Log = print) -> list[Path]:
     """Run the ``arms`` or ``boundary`` study into ``out_dir``; returns the files written."""

@@ -123,6 +123,8 @@ def _elo_text(value: float) -> str:
 
 
 def _elo_cell(idx: Index, arm: str, ckpt: str, budget: int) -> str:
+    if not np.isfinite(lookup(idx, arm, ckpt, budget, "games")):
+        return "—"
     elo, lo, hi = (lookup(idx, arm, ckpt, budget, m) for m in ("elo", "elo_low", "elo_high"))
     wdl = "/".join(f"{lookup(idx, arm, ckpt, budget, m):.0f}" for m in ("wins", "draws", "losses"))
     return f"{_elo_text(elo)} [{_elo_text(lo)}, {_elo_text(hi)}] ({wdl})"
@@ -163,9 +165,14 @@ def arms_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
             out += [f"{title}:", ""] + _table(["arm", *map(str, budgets)], [
                 [a, *(_share_cell(idx, a, ckpt, b, metric, "all", scale) for b in budgets)]
                 for a in arms])
-        out += [f"Elo against tuned PUCT at the same budget ({pct} interval; W/D/L):", ""]
-        out += _table(["arm", *map(str, budgets)], [
-            [a, *(_elo_cell(idx, a, ckpt, b) for b in budgets)] for a in arms if a != BASELINE])
+        played = [a for a in arms if a != BASELINE and any(
+            np.isfinite(lookup(idx, a, ckpt, b, "games")) for b in budgets)]
+        if played:
+            out += [f"Elo against tuned PUCT at the same budget ({pct} interval; W/D/L):", ""]
+            out += _table(["arm", *map(str, budgets)], [
+                [a, *(_elo_cell(idx, a, ckpt, b) for b in budgets)] for a in played])
+        else:
+            out += ["No head-to-head matches on this checkpoint (`match_checkpoints`).", ""]
         ms = {(a, b): 1000 * lookup(idx, a, ckpt, 0 if a == "policy" else b, "seconds_per_move")
               for a in arms for b in budgets}
         out += ["Time per move, ms (batched search):", ""] + _table(["arm", *map(str, budgets)], [

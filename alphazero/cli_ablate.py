@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run directory (default runs/ablate-GAME-TIMESTAMP)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 2 budgets, 64 positions, 2 openings, 3 training iterations")
+    p.add_argument("--report", action="store_true",
+                   help="only rewrite summary.md and the figures from --out RUN_DIR's "
+                   "results.json (say after a stopped run)")
     p.set_defaults(func=cmd_ablate)
 
 
@@ -29,11 +32,24 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from alphazero.ablate import (
-        boundary_budgets, boundary_checkpoints, load_ablation_config, run_ablation,
+        boundary_budgets, boundary_checkpoints, load_ablation_config, report_from_results,
+        run_ablation,
     )
     from alphazero.rundir import new_run_dir
 
     cfg = load_ablation_config(args.config, quick=args.quick)
+    if args.report:
+        if not args.out:
+            print("alphazero ablate: --report needs --out RUN_DIR", file=sys.stderr)
+            return 2
+        try:
+            paths = report_from_results(cfg, Path(args.out), study=args.study)
+        except (FileNotFoundError, ValueError) as err:
+            print(f"alphazero ablate: {err}", file=sys.stderr)
+            return 2
+        for path in paths:
+            print(path)
+        return 0
     out = Path(args.out) if args.out else new_run_dir(f"ablate-{cfg.game}")
     if args.study == "arms":
         what = f"{len(cfg.checkpoints)} checkpoints, budgets {list(cfg.budgets)}"

@@ -101,6 +101,14 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     summary = (out / "summary.md").read_text()
     assert "## Checkpoint `saved`" in summary and "Pre-registered targets" in summary
     assert "## Checkpoint `other`" in summary  # no matches there: accuracy tables only
+    assert "No head-to-head matches on this checkpoint" in summary and "nan/nan" not in summary
+    # --report redraws summary and figures from results.json alone (say after a stopped run)
+    (out / "summary.md").unlink()
+    (out / "accuracy_vs_budget.png").unlink()
+    assert main(["ablate", str(small_config), "--out", str(out), "--report"]) == 0
+    assert (out / "summary.md").read_text() == summary
+    assert (out / "accuracy_vs_budget.png").stat().st_size > 0
+    assert main(["ablate", str(small_config), "--out", str(tmp_path / "none"), "--report"]) == 2
 
 
 def test_match_checkpoints_and_arms_are_checked(tmp_path):
