@@ -159,4 +159,4 @@ def resolve_learned(game: Game, params) -> LearnedWeights | None:
             f"no learned search weights for {game.name} ({path}): train them with "
             f"'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
             f"--set search.learned_weights=PATH")
-    return LearnedSearch.load(path).weights()
+    return LearnedSearch.load(path, expected_game=game.name).weights()

@@ -281,3 +281,16 @@ def test_train_with_learned_arm_checks_its_weights_before_starting(tmp_path, mon
     (arrays,) = started  # what the self-play actors are sent: numpy arrays
     np.testing.assert_array_equal(arrays["selection"], expected.selection)
     np.testing.assert_array_equal(arrays["readout"], expected.readout)
+
+
+def test_shipped_connect4_learned_search_is_for_connect4_only():
+    from alphazero.checkpoint import CheckpointError
+    from alphazero.models import SHIPPED_DIR, resolve_learned
+    from search import SearchParams
+
+    path = SHIPPED_DIR / "connect4_search.pt"
+    weights = resolve_learned(get_game("connect4"), SearchParams(arm="learned"))
+    assert weights is not None and np.any(weights.selection != 0)  # trained: not plain PUCT
+    assert LearnedSearch.load(path).meta["game"] == "connect4"
+    with pytest.raises(CheckpointError, match="trained for connect4, not tictactoe"):
+        resolve_learned(TTT, SearchParams(arm="learned", learned_weights=str(path)))
