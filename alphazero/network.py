@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from alphazero.network_config import NetworkConfig  # re-exported: defined without torch
+from alphazero.numpy_net import checked_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -216,19 +217,8 @@ def make_evaluate_fn(
     def evaluate(
         observations: np.ndarray, legal_masks: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        observations = np.ascontiguousarray(observations, dtype=np.float32)  # no copy if it is
-        legal_masks = np.ascontiguousarray(legal_masks, dtype=np.bool_)  # already C-ordered
-        batch = observations.shape[0] if observations.ndim > 0 else -1
-        if observations.ndim != 4 or observations.shape[1:] != obs_shape:
-            raise ValueError(
-                f"observations must have shape [B, {', '.join(map(str, obs_shape))}], "
-                f"got {list(observations.shape)}"
-            )
-        if legal_masks.shape != (batch, num_actions):
-            raise ValueError(
-                f"legal_masks must have shape [{batch}, {num_actions}], "
-                f"got {list(legal_masks.shape)}"
-            )
+        observations, legal_masks = checked_inputs(observations, legal_masks, obs_shape,
+                                                   num_actions)
         with torch.inference_mode():
             x = _from_numpy(observations).to(device, non_blocking=True)  # [B, C, H, W]
             mask = _from_numpy(legal_masks).to(device, non_blocking=True)  # [B, A]

@@ -218,6 +218,28 @@ def load_numpy_model(path: str | os.PathLike, expected_game: str | None = None
     return net, checkpoint
 
 
+def checked_inputs(observations: np.ndarray, legal_masks: np.ndarray,
+                   obs_shape: tuple[int, ...], num_actions: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluate contract's inputs as C-ordered float32 [B, *obs_shape] and bool
+    [B, num_actions] arrays (no copy when they already are); ValueError naming a bad shape.
+    Shared by this module's and ``alphazero.network``'s evaluate functions."""
+    observations = np.ascontiguousarray(observations, dtype=np.float32)
+    legal_masks = np.ascontiguousarray(legal_masks, dtype=np.bool_)
+    batch = observations.shape[0] if observations.ndim > 0 else -1
+    if observations.ndim != 4 or observations.shape[1:] != tuple(obs_shape):
+        raise ValueError(
+            f"observations must have shape [B, {', '.join(map(str, obs_shape))}], "
+            f"got {list(observations.shape)}"
+        )
+    if legal_masks.shape != (batch, num_actions):
+        raise ValueError(
+            f"legal_masks must have shape [{batch}, {num_actions}], "
+            f"got {list(legal_masks.shape)}"
+        )
+    return observations, legal_masks
+
+
 def make_numpy_evaluate_fn(net: NumpyPolicyValueNet) -> EvaluateFn:
     """The search's `evaluate(observations, legal_masks)` for `net`; see `make_evaluate_fn`.
 
@@ -230,19 +252,8 @@ def make_numpy_evaluate_fn(net: NumpyPolicyValueNet) -> EvaluateFn:
 
     def evaluate(observations: np.ndarray, legal_masks: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-        observations = np.ascontiguousarray(observations, dtype=np.float32)
-        legal_masks = np.ascontiguousarray(legal_masks, dtype=np.bool_)
-        batch = observations.shape[0] if observations.ndim > 0 else -1
-        if observations.ndim != 4 or observations.shape[1:] != obs_shape:
-            raise ValueError(
-                f"observations must have shape [B, {', '.join(map(str, obs_shape))}], "
-                f"got {list(observations.shape)}"
-            )
-        if legal_masks.shape != (batch, num_actions):
-            raise ValueError(
-                f"legal_masks must have shape [{batch}, {num_actions}], "
-                f"got {list(legal_masks.shape)}"
-            )
+        observations, legal_masks = checked_inputs(observations, legal_masks, obs_shape,
+                                                   num_actions)
         logits, values = net.forward(observations)
         logits = np.where(legal_masks, logits, np.float32(ILLEGAL_LOGIT))
         return (np.ascontiguousarray(logits, dtype=np.float32),
