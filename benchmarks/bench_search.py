@@ -176,7 +176,8 @@ def section_network(args) -> None:
         wrapped, spent = timed_evaluate(evaluate)
         seconds = best_of(args.repeats, lambda: run_search(game, wrapped, params, batch, sims))
         rate = batch * sims / seconds
-        print(f"| connect4 5x64 net, B={batch}, k=1 | network {raw_rate:,.0f} pos/s | search "
+        net = f"{config.network.blocks}x{config.network.channels}"
+        print(f"| connect4 {net} net, B={batch}, k=1 | network {raw_rate:,.0f} pos/s | search "
               f"{rate:,.0f} sims/s | ratio {rate / raw_rate:.1%} (target >= 85%) |")
 
 
