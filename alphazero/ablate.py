@@ -31,9 +31,9 @@ and ``alphazero.ablate_figures``. Their public names are re-exported here.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np

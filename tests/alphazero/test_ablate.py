@@ -111,23 +111,10 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     assert main(["ablate", str(small_config), "--out", str(tmp_path / "none"), "--report"]) == 2
 
 
-def test_match_checkpoints_and_arms_are_checked(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh:0'}\nmatch_checkpoints: [b]\n")
-    with pytest.raises(ValueError, match="match_checkpoints: 'b'"):
-        load_ablation_config(str(bad))
-    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh:0'}\nmatch_arms: [puct_tuned]\n")
-    with pytest.raises(ValueError, match="match_arms"):
-        load_ablation_config(str(bad))
-
-
-def test_training_method_is_checked(tmp_path):
+def test_training_method_is_accepted(tmp_path):
     path = tmp_path / "method.yaml"
     path.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {method: reinforce}\n")
     assert load_ablation_config(str(path)).train.method == "reinforce"
-    path.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {method: ppo}\n")
-    with pytest.raises(ConfigError, match="train.method must be deviation or reinforce"):
-        load_ablation_config(str(path))
 
 
 def test_boundary_study_writes_its_figure(small_config, tmp_path):
@@ -143,16 +130,23 @@ def test_boundary_study_writes_its_figure(small_config, tmp_path):
 def test_unknown_config_key_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\nbudget: [4]\n")
-    with pytest.raises(ConfigError, match="'budget'.*did you mean 'budgets'"):
-        load_ablation_config(str(bad))
     assert main(["ablate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "unknown config key 'budget'" in err and "Traceback" not in err
-    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {iteration: 3}\n")
-    with pytest.raises(ConfigError, match="'train.iteration'"):
-        load_ablation_config(str(bad))
-    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\narms: [puct, mcts]\n")
-    with pytest.raises(ConfigError, match="unknown arm 'mcts'"):
+
+
+@pytest.mark.parametrize("extra, match", [
+    ("budget: [4]", "'budget'.*did you mean 'budgets'"),
+    ("train: {iteration: 3}", "'train.iteration'"),
+    ("train: {method: ppo}", "train.method must be deviation or reinforce"),
+    ("arms: [puct, mcts]", "unknown arm 'mcts'"),
+    ("match_checkpoints: [b]", "match_checkpoints: 'b'"),
+    ("match_arms: [puct_tuned]", "match_arms must be arms"),
+])
+def test_bad_config_is_named(tmp_path, extra, match):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"game: tictactoe\ncheckpoints: {{a: 'fresh'}}\n{extra}\n")
+    with pytest.raises(ConfigError, match=match):
         load_ablation_config(str(bad))
 
 
@@ -221,8 +215,8 @@ def test_strata_and_matching_budget():
 def test_split_modules_are_re_exported():
     """ablate.py runs the studies; its former contents live in ablate_* modules and are still
     importable from alphazero.ablate."""
-    import alphazero.ablate as ablate
     import alphazero.ablate_report as report
+    from alphazero import ablate
 
     assert all(hasattr(ablate, name) for name in ablate.__all__)
     assert ablate.write_reports is report.write_reports and ablate.Results is report.Results

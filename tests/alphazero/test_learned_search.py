@@ -46,12 +46,17 @@ def test_solver_costs():
     np.testing.assert_allclose(cost, [0.0, 2.0, 1.04, 1.03, 0.0])
 
 
+def tictactoe_states_and_costs():
+    """Every labelled tic-tac-toe position and the solver cost of each move."""
+    positions = tictactoe_positions()
+    return ([p.state() for p in positions],
+            np.stack([solver_costs(p.scores, 9) for p in positions]))
+
+
 def test_short_training_lowers_cost_on_tictactoe(random_net):
     config, model = random_net
     evaluate = make_evaluate_fn(model)
-    positions = tictactoe_positions()
-    states = [p.state() for p in positions]
-    costs = np.stack([solver_costs(p.scores, 9) for p in positions])
+    states, costs = tictactoe_states_and_costs()
     budgets = (4, 8)
     before = sum(search_cost(TTT, evaluate, config.search, None, states, costs, b)
                  for b in budgets)
@@ -168,9 +173,7 @@ def test_reinforce_step_moves_away_from_a_costly_sample(advantage):
 def test_reinforce_training_lowers_held_out_cost(random_net):
     config, model = random_net
     evaluate = make_evaluate_fn(model)
-    positions = tictactoe_positions()
-    states = [p.state() for p in positions]
-    costs = np.stack([solver_costs(p.scores, 9) for p in positions])
+    states, costs = tictactoe_states_and_costs()
     order = np.random.default_rng(0).permutation(len(states))
     train, held = order[: len(order) // 2], order[len(order) // 2:]
     budgets = (4, 8)
