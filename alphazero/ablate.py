@@ -342,10 +342,14 @@ def report_from_results(cfg: AblationConfig, out_dir: Path, *, study: str = "arm
     path = Path(out_dir) / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results to report: {path} does not exist")
-    rows = json.loads(path.read_text())
-    for row in rows:
-        if row["value"] is None:
-            row["value"] = float("nan")
+    try:
+        rows = json.loads(path.read_text())
+        for row in rows:
+            if row["value"] is None:
+                row["value"] = float("nan")
+    except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path} is not an ablate results file ({type(err).__name__}: "
+                         f"{err})") from None
     if study == "arms":
         done = {r["checkpoint"] for r in rows if r["study"] == "arms"}
         kept = {k: v for k, v in cfg.checkpoints.items() if k in done}

@@ -109,6 +109,9 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     assert (out / "summary.md").read_text() == summary
     assert (out / "accuracy_vs_budget.png").stat().st_size > 0
     assert main(["ablate", str(small_config), "--out", str(tmp_path / "none"), "--report"]) == 2
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "results.json").write_text('[{"arm": "puct"}]')
+    assert main(["ablate", str(small_config), "--out", str(tmp_path / "junk"), "--report"]) == 2
 
 
 def test_training_method_is_accepted(tmp_path):
