@@ -39,6 +39,14 @@ class SelfPlayConfig:
     sets play, analysis and the evaluation ladder, which may want a larger budget."""
     temperature_moves: int = 8
     """Moves (plies) sampled with temperature 1 at the start of a game; greedy after."""
+    noise_moves: int = 0
+    """Plies of each game searched with root noise (Dirichlet for PUCT, Gumbel for Gumbel);
+    0: every move. Gumbel's noise is what makes its move random, so with noise_moves > 0 a
+    Gumbel game is random only in its first noise_moves plies and its outcomes judge the
+    later positions by greedy play."""
+    value_target_q: float = 0.0
+    """Weight of the search's root value in the value target: (1 - w) * game outcome + w *
+    root value. 0 trains on the outcome alone (AlphaZero)."""
     max_moves: int = 512
     """A game longer than this is scored as a draw."""
     resign_threshold: float = -0.95
@@ -66,6 +74,10 @@ class SelfPlayConfig:
             raise ValueError("selfplay.resign_playthrough must be in [0, 1]")
         if not 0.0 < self.full_search_share <= 1.0:
             raise ValueError("selfplay.full_search_share must be in (0, 1]")
+        if not 0.0 <= self.value_target_q <= 1.0:
+            raise ValueError("selfplay.value_target_q must be in [0, 1]")
+        if self.noise_moves < 0:
+            raise ValueError("selfplay.noise_moves must be >= 0")
         if self.simulations < 0 or self.fast_simulations < 0 or self.report_seconds <= 0:
             raise ValueError("selfplay.simulations and fast_simulations must be >= 0, "
                              "report_seconds > 0")
@@ -77,6 +89,11 @@ class TrainConfig:
 
     steps: int = 1000
     """Learner steps (mini-batches) in the run."""
+    minutes: float = 0.0
+    """Wall-time budget of the run in minutes (0: none). The run ends at ``steps`` or when
+    the budget is spent, whichever comes first; the cosine schedule follows whichever is
+    further along, so a time-bound run still decays its learning rate. A resumed run counts
+    the time spent before."""
     batch_size: int = 256
     """Positions per mini-batch."""
     optimizer: str = "sgd"
@@ -128,6 +145,8 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1")
         if self.sample_reuse <= 0:
             raise ValueError("train.sample_reuse must be > 0")
+        if self.minutes < 0:
+            raise ValueError("train.minutes must be >= 0")
         if self.eval_simulations < 0 or self.eval_history < 0 or self.eval_every < 0:
             raise ValueError("train.eval_simulations, eval_history and eval_every must be >= 0")
         if self.min_buffer > self.buffer_size:

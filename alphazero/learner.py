@@ -27,11 +27,15 @@ from selfplay.weights import numpy_weights
 MOMENTUM = 0.9
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """The schedule's learning rate at ``step`` (cosine: from lr down to 10% of lr)."""
+def learning_rate(config: TrainConfig, step: int, time_progress: float = 0.0) -> float:
+    """The schedule's learning rate at ``step`` (cosine: from lr down to 10% of lr).
+
+    ``time_progress``: the share of ``train.minutes`` spent; the schedule follows the larger
+    of it and ``step / train.steps``.
+    """
     if config.lr_schedule == "constant":
         return config.lr
-    progress = min(step / max(config.steps, 1), 1.0)
+    progress = min(max(step / max(config.steps, 1), time_progress), 1.0)
     return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
@@ -57,6 +61,7 @@ class Learner:
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.games = 0
+        self.time_progress = 0.0  # share of train.minutes spent, set by the driver
 
     # ------------------------------------------------------------------ data
     def add(self, trajectories: dict[str, np.ndarray]) -> int:
@@ -78,8 +83,12 @@ class Learner:
         return max(0, min(budget, self.config.steps) - self.step)
 
     # ----------------------------------------------------------------- train
-    def train(self, max_steps: int) -> dict[str, float]:
-        """Up to ``max_steps`` SGD steps; returns mean losses and the step reached."""
+    def train(self, max_steps: int, time_progress: float = 0.0) -> dict[str, float]:
+        """Up to ``max_steps`` SGD steps; returns mean losses and the step reached.
+
+        ``time_progress``: the share of the run's time budget spent (see ``learning_rate``).
+        """
+        self.time_progress = time_progress
         steps = max(0, min(max_steps, self.steps_allowed()))
         totals: dict[str, float] = {}
         self.model.train()
@@ -99,7 +108,7 @@ class Learner:
 
     def _train_step(self) -> dict[str, float]:
         cfg = self.config
-        lr = learning_rate(cfg, self.step)
+        lr = learning_rate(cfg, self.step, self.time_progress)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         obs, target_policy, target_value, legal = self.buffer.sample(

@@ -131,4 +131,5 @@ def config_summary(config: Config) -> str:
         f"{config.game}: net {n.blocks}x{n.channels}, {s.arm} {sims} sims in self-play, "
         f"{sp.workers} workers x {sp.games_per_worker} games, {t.steps} steps of "
         f"{t.batch_size} ({t.optimizer}, lr {t.lr})"
+        + (f", at most {t.minutes:g} minutes" if t.minutes > 0 else "")
     )

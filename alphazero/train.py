@@ -79,6 +79,9 @@ class _Trainer:
         self.evaluation_step: int | None = None
         self.best_score = float("-inf")
         self.last_checkpoint: Path | None = None
+        self.checkpoint_step = -1
+        self.elapsed_before = 0.0  # training seconds spent before a resume (train.minutes)
+        self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
         self.games_by_node: Counter = Counter()
 
@@ -196,7 +199,9 @@ class _Trainer:
         self.buffer_size = counters["buffer_size"]
         self.version = counters["version"]
         self.best_score = counters["best_score"]
+        self.elapsed_before = counters["elapsed_seconds"]
         self.last_checkpoint = path
+        self.checkpoint_step = self.step
         logger.info(
             "resumed from %s: step %d, %d positions in the replay buffer",
             path,
@@ -205,8 +210,23 @@ class _Trainer:
         )
 
     # ------------------------------------------------------------------ loop
+    def _elapsed(self) -> float:
+        """Training seconds spent by the run, across resumes."""
+        now = time.time()
+        return self.elapsed_before + (now - (self.loop_started or now))
+
+    def _time_progress(self) -> float:
+        """Share of train.minutes spent (0 without a time budget)."""
+        if self.cfg.minutes <= 0:
+            return 0.0
+        return min(self._elapsed() / (60.0 * self.cfg.minutes), 1.0)
+
+    def _at_end(self) -> bool:
+        return self.step >= self.cfg.steps or self._time_progress() >= 1.0
+
     def _loop(self) -> None:
-        while self.step < self.cfg.steps:
+        self.loop_started = time.time()
+        while not (self._at_end() and self.train_ref is None):
             self._maybe_train()
             refs = list(self.plays) + list(self.evals)
             if self.train_ref is not None:
@@ -220,9 +240,15 @@ class _Trainer:
                 else:
                     self._on_evaluated(ref)
             self._log_selfplay()
+        if self.checkpoint_step != self.step:  # time ran out while waiting for games
+            logger.info("time budget of %g minutes spent at step %d", self.cfg.minutes, self.step)
+            self._publish()
+            self._checkpoint()
+            if self.ladder:
+                self._evaluate()
 
     def _maybe_train(self) -> None:
-        if self.train_ref is not None or self.waiting_for_data:
+        if self.train_ref is not None or self.waiting_for_data or self._at_end():
             return
         if self.buffer_size < self.cfg.min_buffer:
             return
@@ -237,7 +263,9 @@ class _Trainer:
         if self.cfg.eval_every > 0:
             targets.append(_next_multiple(self.step, self.cfg.eval_every))
         if min(targets) > self.step:
-            self.train_ref = self.learner.train.remote(min(targets) - self.step)
+            self.train_ref = self.learner.train.remote(
+                min(targets) - self.step, self._time_progress()
+            )
 
     def _on_trained(self, ref) -> None:
         self.train_ref = None
@@ -255,7 +283,7 @@ class _Trainer:
             self.writer.add_scalar(key, value, self.step)
         self.bar.update(done)
         self._postfix()
-        at_end = self.step >= self.cfg.steps
+        at_end = self._at_end()
         evaluate = self.ladder and (self.step % self.cfg.eval_every == 0 or at_end)
         if self.step % self.cfg.publish_every == 0 or at_end or evaluate:
             self._publish()  # the ladder evaluates the published weights
@@ -326,11 +354,13 @@ class _Trainer:
             "config": to_dict(self.config),
             "version": self.version,
             "best_score": self.best_score,
+            "elapsed_seconds": self._elapsed(),
         }
         ray.get(self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
         in_use = frozenset(Path(p) for _, _, earlier in self.evals.values() for p in earlier)
         rundir.prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints, protect=in_use)
         self.last_checkpoint = path
+        self.checkpoint_step = self.step
 
     def _evaluate(self) -> None:
         earlier = [str(p) for s, p in rundir.list_checkpoints(self.run_dir) if s < self.step]

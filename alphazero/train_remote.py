@@ -49,6 +49,7 @@ class LearnerActor(Learner):
             **self.counters(),
             "version": int(checkpoint.get("version", 0)),
             "best_score": float(checkpoint.get("best_score", float("-inf"))),
+            "elapsed_seconds": float(checkpoint.get("elapsed_seconds", 0.0)),
         }
 
 

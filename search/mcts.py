@@ -279,14 +279,14 @@ class BatchedMCTS:
             self.noised[b] = True
 
     # ---------------------------------------------------------------- search
-    def run(self, *, simulations: int | None = None, add_noise: bool = False,
+    def run(self, *, simulations: int | None = None, add_noise: bool | np.ndarray = False,
             temperature: float = 0.0, active: np.ndarray | None = None,
             control: np.ndarray | None = None, sample_temperature: float = 0.0,
             sample_noise: np.ndarray | None = None) -> SearchResult:
         """Run ``simulations`` new simulations in each active tree and read out a move.
 
         ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
-        self-play. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
+        self-play; a bool[B] mask adds it to some trees only. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
         in proportion to visits ** (1 / temperature) (PUCT and learned arms).
 
         Training the learned rule (arm ``learned``; records land in ``self.decisions``, see
@@ -309,8 +309,9 @@ class BatchedMCTS:
                 self._clear_tree(b)
             self._expand_roots(root_live & (tree.num_nodes == 0))
             self.root_gumbel[root_live] = 0.0
-        if add_noise:
-            self._add_root_noise(np.flatnonzero(root_live))
+        noised = root_live & np.broadcast_to(np.asarray(add_noise, dtype=bool), root_live.shape)
+        if noised.any():
+            self._add_root_noise(np.flatnonzero(noised))
         remaining = np.where(root_live, sims, 0).astype(np.int64)
         started = np.zeros(self.batch_size, dtype=np.int64)
         schedule = self._schedule(root_live, sims)

@@ -32,6 +32,7 @@ class _Slot:
     policies: list = field(default_factory=list)
     legal: list = field(default_factory=list)
     players: list = field(default_factory=list)  # side to move of each recorded position
+    root_values: list = field(default_factory=list)  # search value, side to move's view
     would_resign: list = field(default_factory=lambda: [False, False])  # per player
 
 
@@ -63,8 +64,9 @@ class SelfPlayWorker:
 
     Moves: sampled in proportion to visits for the first ``temperature_moves`` plies (PUCT
     and learned arms; Gumbel's sampled action already explores), then the search's choice.
-    Root noise (Dirichlet or Gumbel) on every fully searched move; the tree is reused between
-    moves. A side resigns when the root value and its best child's value are both below
+    Root noise (Dirichlet or Gumbel) on every fully searched move, or only in the first
+    ``noise_moves`` plies; the tree is reused between moves. The value target is the game's
+    outcome, mixed with the root's search value by ``value_target_q``. A side resigns when the root value and its best child's value are both below
     ``resign_threshold``, except in the ``resign_playthrough`` share of games, which are played
     out to count false resignations.
 
@@ -148,7 +150,10 @@ class SelfPlayWorker:
         cfg = self.config
         full = cfg.fast_simulations <= 0 or self.rng.random() < cfg.full_search_share
         sims = self.params.simulations if full else cfg.fast_simulations
-        result = self.mcts.run(simulations=sims, add_noise=full, temperature=0.0)
+        noise = full
+        if cfg.noise_moves > 0:
+            noise = full & (np.array([slot.moves for slot in self.slots]) < cfg.noise_moves)
+        result = self.mcts.run(simulations=sims, add_noise=noise, temperature=0.0)
         stats.simulations += int(result.simulations.sum())
         observations, legal = self._describe([slot.state for slot in self.slots])
         for b, slot in enumerate(self.slots):
@@ -158,6 +163,7 @@ class SelfPlayWorker:
                 slot.policies.append(result.policy[b])
                 slot.legal.append(legal[b])
                 slot.players.append(player)
+                slot.root_values.append(float(result.value[b]))
             if self._wants_to_resign(result, b):
                 if not slot.playthrough:
                     stats.resignations += 1
@@ -250,7 +256,9 @@ class SelfPlayWorker:
             obs.append(np.stack(slot.observations))
             policies.append(np.stack(slot.policies))
             legal.append(np.stack(slot.legal))
-            values.append(np.where(players == 0, outcome_first, -outcome_first))
+            outcome = np.where(players == 0, outcome_first, -outcome_first)
+            w = self.config.value_target_q
+            values.append((1.0 - w) * outcome + w * np.asarray(slot.root_values) if w else outcome)
             lengths.append(len(players))
         if not lengths:
             return _empty_trajectories(game)

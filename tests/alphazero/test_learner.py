@@ -74,6 +74,10 @@ def test_learning_rate_schedule():
     assert learning_rate(config, 0) == pytest.approx(0.1)
     assert learning_rate(config, 100) == pytest.approx(0.01)
     assert learning_rate(dataclasses.replace(config, lr_schedule="constant"), 50) == 0.1
+    # A time budget: the schedule follows whichever of steps and time is further along.
+    assert learning_rate(config, 0, time_progress=1.0) == pytest.approx(0.01)
+    assert learning_rate(config, 50, time_progress=0.2) == learning_rate(config, 50)
+    assert learning_rate(config, 20, time_progress=0.5) == pytest.approx(0.055)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])

@@ -80,6 +80,29 @@ def test_two_iterations_end_to_end(tmp_path):
     assert any(tag.startswith("eval/") for tag in tags)
 
 
+@pytest.mark.slow
+def test_time_budget_ends_the_run_with_a_checkpoint(tmp_path):
+    from alphazero.checkpoint import load_checkpoint
+
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "tictactoe",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        *sets(*TINY, "train.steps=1000000", "train.minutes=0.25", "train.eval_every=0",
+              "train.checkpoint_every=1000000"),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert 0 < summary["step"] < 1_000_000
+    steps = [s for s, _ in rundir.list_checkpoints(run_dir)]
+    assert steps == [summary["step"]], "the run ends with a checkpoint of its last step"
+    extra = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
+    assert 15 <= extra["elapsed_seconds"] < 120
+    assert "at most 0.25 minutes" in proc.stderr + proc.stdout
+
+
 def tensorboard_tags(run_dir: Path) -> set:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -188,3 +188,31 @@ def test_actor_class_takes_learned_weights_as_arrays():
     actor.set_weights(1, numpy_weights(model))
     _, stats = actor.play()
     assert stats["moves"] > 0 and stats["version"] == 1
+
+
+def test_value_target_mixes_outcome_and_search_value():
+    # value_target_q changes only the targets, not the games: same seed, same games.
+    outcome, searched, mixed = (
+        make_worker(seed=5, value_target_q=w).play(moves=20)[0]["values"] for w in (0.0, 1.0, 0.5)
+    )
+    assert set(np.unique(outcome)) <= {-1.0, 0.0, 1.0}
+    assert not set(np.unique(searched)) <= {-1.0, 0.0, 1.0}  # root values, not outcomes
+    np.testing.assert_allclose(mixed, 0.5 * outcome + 0.5 * searched, atol=1e-6)
+
+
+def _games_by_opening(noise_moves):
+    worker = make_worker(arm="gumbel", sims=8, seed=2, games_per_worker=16, noise_moves=noise_moves)
+    traj, _ = worker.play(moves=40)
+    values, observations = split_games(traj)
+    games = {}
+    for v, obs in zip(values, observations):
+        games.setdefault(obs[1].tobytes(), []).append((len(v), v.tobytes(), obs.tobytes()))
+    return [set(g) for g in games.values() if len(g) > 1]
+
+
+def test_gumbel_noise_only_in_the_opening_makes_the_rest_greedy():
+    # noise_moves=1: only the first move is random, so games that share it are identical.
+    groups = _games_by_opening(noise_moves=1)
+    assert groups and all(len(g) == 1 for g in groups)
+    # With noise on every move (the default) some games with the same first move differ.
+    assert any(len(g) > 1 for g in _games_by_opening(noise_moves=0))
