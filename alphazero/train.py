@@ -435,7 +435,9 @@ class _Trainer:
         self.bar.set_postfix_str(
             (f"loss {loss:.3f}, " if loss is not None else "waiting for games, ")
             + f"games {self.meter.games_total}, {self.meter.recent_games_per_s():.1f} games/s, "
-            f"buffer {self.buffer_size}",
+            f"buffer {self.buffer_size}"
+            + (f", {max(60 * self.cfg.minutes - self._elapsed(), 0) / 60:.0f} min left"
+               if self.cfg.minutes > 0 else ""),
             refresh=sys.stderr.isatty(),
         )
 
