@@ -27,8 +27,9 @@ from search.kernels import (
     P_VIRTUAL_LOSS,
     PUCT,
 )
-from search.learned import NUM_SELECTION_FEATURES, Decisions, LearnedWeights, readout_logits
+from search.learned import NUM_SELECTION_FEATURES, Decisions, LearnedWeights
 from search.params import SearchParams
+from search.readout import choose_by_visits, learned_choice
 from search.step import clear_collisions, expand_and_backup, root_statistics, select_leaves
 from search.tree import (
     MAX_ACTIONS,
@@ -449,34 +450,15 @@ class BatchedMCTS:
             policy = np.where(totals > 0, visits / np.maximum(totals, 1), prior).astype(np.float32)
             for b in np.flatnonzero(root_live):
                 if self.rule == LEARNED and self.learned.readout.size:
-                    action[b] = self._learned_choice(b, visits[b], prior[b], q[b], value[b],
-                                                     temperature)
+                    action[b] = learned_choice(self.learned.readout, visits[b], prior[b], q[b],
+                                               value[b], self.budget, temperature, self.rng)
                 else:
-                    action[b] = self._choose(visits[b], prior[b], policy[b], temperature)
+                    action[b] = choose_by_visits(visits[b], prior[b], temperature, self.rng)
         policy[~root_live] = 0.0
         return SearchResult(action=action, policy=policy, value=value.astype(np.float32),
                             network_value=np.where(active, tree.raw_value[:, 0], 0.0)
                             .astype(np.float32), prior=prior, visits=visits, q=q,
                             simulations=started)
-
-    def _choose(self, visits, prior, policy, temperature) -> int:
-        if visits.sum() == 0:  # no search (simulations=0): the network's favourite
-            return int(np.argmax(prior))
-        if temperature <= 0:
-            best = np.flatnonzero(visits == visits.max())
-            return int(best[np.argmax(prior[best])])
-        weights = visits.astype(np.float64) ** (1.0 / temperature)
-        return int(self.rng.choice(len(weights), p=weights / weights.sum()))
-
-    def _learned_choice(self, b, visits, prior, q, root_value, temperature) -> int:
-        legal = prior > 0
-        logits = readout_logits(self.learned.readout, visits, prior, q, legal,
-                                float(root_value), self.budget)
-        if temperature <= 0:  # exact ties go to the higher prior, as in PUCT's readout
-            return int(np.argmax(logits + 1e-9 * prior))
-        z = (logits - logits.max()) / temperature
-        p = np.exp(z)
-        return int(self.rng.choice(len(p), p=p / p.sum()))
 
     def view(self, b: int) -> TreeView:
         """A read-only view of tree ``b`` for tools (``search.tree.TreeView``: stable names)."""
@@ -484,27 +466,5 @@ class BatchedMCTS:
 
     def principal_variation(self, b: int, first_action: int | None = None,
                             max_length: int = 12) -> list[int]:
-        """Actions along the most visited path from tree ``b``'s root (ties: the first edge).
-
-        ``first_action``: start with this root move instead (say the move the readout played,
-        which need not be the most visited: visit ties are broken by prior, the learned readout
-        and Gumbel choose otherwise), then follow the most visited path below it.
-        """
-        tree = self.view(b)
-        if tree.num_nodes == 0:
-            return [] if first_action is None else [int(first_action)]
-        line: list[int] = []
-        node = 0
-        if first_action is not None:
-            line.append(int(first_action))
-            node = next((int(tree.edge_child[e]) for e in tree.edges(0)
-                         if tree.edge_action[e] == first_action), -1)
-        while node >= 0 and len(line) < max_length and tree.num_edges[node] > 0:
-            edges = tree.edges(node)
-            counts = tree.edge_visits[edges.start:edges.stop]
-            if counts.max() == 0:
-                break
-            e = edges.start + int(np.argmax(counts))
-            line.append(int(tree.edge_action[e]))
-            node = int(tree.edge_child[e])
-        return line
+        """Tree ``b``'s principal variation (``TreeView.principal_variation``)."""
+        return self.view(b).principal_variation(first_action, max_length)

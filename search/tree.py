@@ -139,6 +139,32 @@ class TreeView:
         first = int(self.first_edge[node])
         return range(first, first + int(self.num_edges[node]))
 
+    def principal_variation(self, first_action: int | None = None,
+                            max_length: int = 12) -> list[int]:
+        """Actions along the most visited path from the root (ties: the first edge).
+
+        ``first_action``: start with this root move instead (say the move the readout played,
+        which need not be the most visited: visit ties are broken by prior, the learned readout
+        and Gumbel choose otherwise), then follow the most visited path below it.
+        """
+        if self.num_nodes == 0:
+            return [] if first_action is None else [int(first_action)]
+        line: list[int] = []
+        node = 0
+        if first_action is not None:
+            line.append(int(first_action))
+            node = next((int(self.edge_child[e]) for e in self.edges(0)
+                         if self.edge_action[e] == first_action), -1)
+        while node >= 0 and len(line) < max_length and self.num_edges[node] > 0:
+            edges = self.edges(node)
+            counts = self.edge_visits[edges.start:edges.stop]
+            if counts.max() == 0:
+                break
+            e = edges.start + int(np.argmax(counts))
+            line.append(int(self.edge_action[e]))
+            node = int(self.edge_child[e])
+        return line
+
 
 def tree_view(tree: Tree, b: int) -> TreeView:
     """Read-only views of tree ``b``'s used nodes and edges."""

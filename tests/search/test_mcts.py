@@ -7,6 +7,7 @@ from games import get_game
 from search import BatchedMCTS, SearchParams, considered_visit_sequence, uniform_evaluate
 from search.kernels import backup, puct_select
 from search.mcts import params_vector
+from search.readout import choose_by_visits
 from search.tree import allocate_tree
 
 C4 = get_game("connect4")
@@ -162,7 +163,7 @@ def test_temperature_sampling_follows_visits():
     mcts, result = search(C4, [""], sims=200)
     counts = np.zeros(7)
     for _ in range(300):
-        counts[mcts._choose(result.visits[0], result.prior[0], result.policy[0], 1.0)] += 1
+        counts[choose_by_visits(result.visits[0], result.prior[0], 1.0, mcts.rng)] += 1
     expected = result.visits[0] / result.visits[0].sum()
     assert np.abs(counts / 300 - expected).max() < 0.1
 
