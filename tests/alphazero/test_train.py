@@ -101,6 +101,14 @@ def test_time_budget_ends_the_run_with_a_checkpoint(tmp_path):
     extra = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
     assert 15 <= extra["elapsed_seconds"] < 120
     assert "at most 0.25 minutes" in proc.stderr + proc.stdout
+    # Resuming with a larger budget spends only the rest of it.
+    first = summary["step"]
+    proc = run_cli("--resume", str(run_dir), "--no-progress", *sets("train.minutes=0.5"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["step"] > first
+    resumed = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
+    assert 30 <= resumed["elapsed_seconds"] < extra["elapsed_seconds"] + 60
 
 
 def tensorboard_tags(run_dir: Path) -> set:
