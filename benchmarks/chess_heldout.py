@@ -1,0 +1,91 @@
+"""How well a chess network predicts held-out Stockfish games: the cheap check before a match.
+
+    python benchmarks/chess_heldout.py alphazero/checkpoints/chess.pt runs/pretrain/chess3.pt \
+        --pgn data/sf_s3_1.pgn --games 40
+
+For every position of the first ``--games`` games of ``--pgn`` (games the networks did not train
+on, from benchmarks/make_stockfish_pgn.py), it reports:
+
+- policy top-1: how often the network's favourite move is the move Stockfish played (random
+  opening plies excluded);
+- value against Stockfish: the correlation of the network's value with the expected score of
+  the ``[%eval]`` annotation (Stockfish 15.1's WDL model), and how often their signs agree
+  where Stockfish sees a clear edge (|expected score| > 0.5).
+
+It needs no search and runs the numpy network, so it takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alphazero.config import load_config  # noqa: E402
+from alphazero.models import resolve_evaluate  # noqa: E402
+from alphazero.pretrain import game_positions, iter_pgn_games  # noqa: E402
+from games import get_game  # noqa: E402
+
+
+def held_out(pgn: str, games: int):
+    """(observations, legal masks, moves played or -1, Stockfish values) of the positions."""
+    game = get_game("chess")
+    obs, legal, moves, values = [], [], [], []
+    for i, record in enumerate(iter_pgn_games([pgn])):
+        if i >= games:
+            break
+        for p in game_positions(record, eval_weight=1.0):
+            mask = np.zeros(game.num_actions, dtype=bool)
+            mask[p.legal] = True
+            obs.append(p.observation)
+            legal.append(mask)
+            moves.append(p.action)
+            values.append(p.value)
+    if not obs:
+        raise SystemExit(f"no usable games in {pgn}")
+    return (np.stack(obs).astype(np.float32), np.stack(legal), np.asarray(moves),
+            np.asarray(values))
+
+
+def score(checkpoint: str, data, batch: int = 64) -> dict[str, float]:
+    game = get_game("chess")
+    evaluate, _ = resolve_evaluate(game, load_config("chess").network, checkpoint,
+                                   backend="numpy")
+    obs, legal, moves, target = data
+    parts = [evaluate(obs[s:s + batch], legal[s:s + batch]) for s in range(0, len(obs), batch)]
+    logits = np.concatenate([p[0] for p in parts])
+    value = np.concatenate([p[1] for p in parts])
+    played = moves >= 0
+    clear = np.abs(target) > 0.5
+    return {
+        "positions": len(obs),
+        "policy_top1": float(np.mean(logits[played].argmax(axis=1) == moves[played])),
+        "value_corr": float(np.corrcoef(value, target)[0, 1]),
+        "sign_agreement": float(np.mean(np.sign(value[clear]) == np.sign(target[clear]))),
+        "mean_abs_value": float(np.abs(value).mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--pgn", required=True, help="held-out games with [%%eval] comments")
+    parser.add_argument("--games", type=int, default=40)
+    args = parser.parse_args()
+    data = held_out(args.pgn, args.games)
+    print(f"{len(data[0])} positions from {args.games} games of {args.pgn} "
+          f"(mean |Stockfish value| {np.abs(data[3]).mean():.3f})")
+    print("| checkpoint | policy top-1 | value corr. | sign agreement (clear edge) | mean abs value |")
+    print("|---|---:|---:|---:|---:|")
+    for checkpoint in args.checkpoints:
+        s = score(checkpoint, data)
+        print(f"| {checkpoint} | {s['policy_top1']:.1%} | {s['value_corr']:.3f} | "
+              f"{s['sign_agreement']:.1%} | {s['mean_abs_value']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
