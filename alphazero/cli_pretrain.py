@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--buffer", type=int, default=50_000, help="shuffle buffer (positions)")
     p.add_argument("--init", help="start from this checkpoint's weights")
+    p.add_argument("--holdout-every", type=int, default=50, metavar="N",
+                   help="hold out every Nth game to validate each checkpoint; the best is "
+                   "also written as OUT with suffix .best.pt (0: none; default 50)")
     p.add_argument("--config", default="chess", help="config name or file (network section)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set network.blocks=4")
@@ -42,6 +45,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         raise UsageError(f"config {args.config} is for {config.game}, not chess")
     if args.steps < 1:
         raise UsageError("--steps must be >= 1")
+    if args.holdout_every < 0:
+        raise UsageError("--holdout-every must be >= 0")
     if args.minutes is not None and args.minutes <= 0:
         raise UsageError("--minutes must be > 0")
     torch.set_num_threads(max(1, args.threads))
@@ -49,7 +54,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         steps=args.steps, batch_size=args.batch or config.train.batch_size, lr=args.lr,
         weight_decay=config.train.weight_decay, value_loss_weight=config.train.value_loss_weight,
         shuffle_buffer=args.buffer, checkpoint_every=args.checkpoint_every,
-        max_minutes=args.minutes, seed=args.seed)
+        max_minutes=args.minutes, holdout_every=args.holdout_every, seed=args.seed)
     net = config.network
     start = (f"from {args.init} (its network)" if args.init else
              f"{net.blocks} blocks x {net.channels} channels")

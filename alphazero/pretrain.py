@@ -76,6 +76,12 @@ class PretrainOptions:
     max_minutes: float | None = None
     """Wall-clock budget: training stops when it is spent, and the learning rate decays over
     whichever of steps or time runs out first."""
+    holdout_every: int = 0
+    """Every Nth game (in file order) is held out: never trained on, its positions measure
+    the network at each checkpoint, and the best of them is also saved as ``*.best.pt``
+    (0: no hold-out)."""
+    validation_positions: int = 4000
+    """Held-out positions used for validation (from the first held-out games)."""
     seed: int = 0
 
 
@@ -83,7 +89,7 @@ class PretrainOptions:
 class PretrainReport:
     steps: int
     positions_seen: int
-    games_read: int
+    games_read: int  # training games read, held-out games excluded
     first_loss: float  # mean total loss over the first 50 steps
     last_loss: float  # mean total loss over the last 50 steps
     policy_loss: float  # last 50 steps
@@ -145,12 +151,16 @@ def game_positions(game: chess.pgn.Game, eval_weight: float = 0.75) -> Iterator[
 
 
 def iter_positions(paths: Sequence[str | os.PathLike], *, passes: int | None = None,
-                   stats: dict | None = None, eval_weight: float = 0.75) -> Iterator[Position]:
-    """Positions of every game in ``paths``, over and over (``passes`` times, None: forever)."""
+                   stats: dict | None = None, eval_weight: float = 0.75,
+                   holdout_every: int = 0) -> Iterator[Position]:
+    """Positions of every game in ``paths``, over and over (``passes`` times, None: forever),
+    skipping the held-out games (every ``holdout_every``-th, see ``held_out_positions``)."""
     done = 0
     while passes is None or done < passes:
         found = 0
-        for game in iter_pgn_games(paths):
+        for index, game in enumerate(iter_pgn_games(paths)):
+            if _held_out(index, holdout_every):
+                continue
             if stats is not None:
                 stats["games"] = stats.get("games", 0) + 1
             for position in game_positions(game, eval_weight):
@@ -159,6 +169,25 @@ def iter_positions(paths: Sequence[str | os.PathLike], *, passes: int | None = N
         if found == 0:
             raise PGNDataError(f"no usable games in {', '.join(map(str, paths))}")
         done += 1
+
+
+def _held_out(index: int, every: int) -> bool:
+    return every > 0 and index % every == every - 1
+
+
+def held_out_positions(paths: Sequence[str | os.PathLike], every: int, limit: int,
+                       eval_weight: float = 0.75) -> list[Position]:
+    """Up to ``limit`` positions of the held-out games (game indices every-1, 2*every-1, ...
+    in file order, so appending games to a file never moves a game between the sets)."""
+    out: list[Position] = []
+    if every <= 0:
+        return out
+    for index, game in enumerate(iter_pgn_games(paths)):
+        if _held_out(index, every):
+            out.extend(game_positions(game, eval_weight))
+            if len(out) >= limit:
+                return out[:limit]
+    return out
 
 
 def shuffled_batches(positions: Iterable[Position], batch_size: int, buffer_size: int,
@@ -210,19 +239,31 @@ def losses(model: PolicyValueNet, obs: torch.Tensor, mask: torch.Tensor, actions
 def evaluate_loss(model: PolicyValueNet, positions: Sequence[Position],
                   batch_size: int = 256) -> tuple[float, float]:
     """Mean (policy loss, value loss) of ``model`` over ``positions`` (eval mode, no grad)."""
+    scores = validate(model, positions, batch_size)
+    return scores["policy"], scores["value"]
+
+
+def validate(model: PolicyValueNet, positions: Sequence[Position],
+             batch_size: int = 256) -> dict[str, float]:
+    """Mean policy loss, value loss and policy top-1 (the move played is the network's
+    favourite) of ``model`` over ``positions``, in eval mode without gradients."""
     model.eval()
     policy_sum = value_sum = 0.0
-    targets = 0
+    targets = hits = 0
     with torch.no_grad():
         for i in range(0, len(positions), batch_size):
-            batch = positions[i:i + batch_size]
-            obs, mask, actions, values = collate(batch)
-            policy, value = losses(model, obs, mask, actions, values)
-            with_target = int((actions >= 0).sum())
-            policy_sum += float(policy) * with_target
-            targets += with_target
-            value_sum += float(value) * len(batch)
-    return policy_sum / max(targets, 1), value_sum / max(len(positions), 1)
+            obs, mask, actions, values = collate(positions[i:i + batch_size])
+            logits, predicted = model(obs)
+            logits = logits.masked_fill(~mask, -1e9)
+            rows = actions >= 0
+            if rows.any():
+                policy_sum += float(F.cross_entropy(logits[rows], actions[rows], reduction="sum"))
+                hits += int((logits[rows].argmax(dim=1) == actions[rows]).sum())
+                targets += int(rows.sum())
+            value_sum += float(F.mse_loss(predicted, values, reduction="sum"))
+    return {"policy": policy_sum / max(targets, 1),
+            "value": value_sum / max(len(positions), 1),
+            "top1": hits / max(targets, 1)}
 
 
 def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
@@ -267,9 +308,14 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
     def lr_at(done: float) -> float:
         return options.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * done)))
 
+    validation = held_out_positions(paths, options.holdout_every, options.validation_positions,
+                                    options.eval_weight)
+    best_path = Path(out).with_suffix(".best.pt")
+    best_loss = math.inf
     stats: dict = {}
     start = time.time()
-    positions = iter_positions(paths, stats=stats, eval_weight=options.eval_weight)
+    positions = iter_positions(paths, stats=stats, eval_weight=options.eval_weight,
+                               holdout_every=options.holdout_every)
     batches = shuffled_batches(positions, options.batch_size, options.shuffle_buffer, rng,
                                reuse=options.sample_reuse)
     history: list[tuple[float, float]] = []
@@ -303,7 +349,17 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
                     f"lr {lr_at(done):.2e} {time.time() - start:.0f}s")
             finished = step == options.steps or progress_at(step) >= 1.0
             if step % options.checkpoint_every == 0 or finished:
-                _save(out, model, network, step, stats, options, paths)
+                scores = validate(model, validation) if validation else None
+                _save(out, model, network, step, stats, options, paths, scores)
+                if scores is not None:
+                    total = scores["policy"] + options.value_loss_weight * scores["value"]
+                    if log is not None:
+                        log(f"step {step} held-out ({len(validation)} positions): policy "
+                            f"{scores['policy']:.4f} value {scores['value']:.4f} top-1 "
+                            f"{scores['top1']:.3f}" + (" (best)" if total < best_loss else ""))
+                    if total < best_loss:
+                        best_loss = total
+                        _save(best_path, model, network, step, stats, options, paths, scores)
             if finished:
                 break
     finally:
@@ -319,11 +375,12 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
                           value_loss=float(last[1]), seconds=time.time() - start)
 
 
-def _save(out, model, network, step, stats, options, paths) -> None:
+def _save(out, model, network, step, stats, options, paths, validation=None) -> None:
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     save_checkpoint(out, model_state=state, network_config=network, game="chess",
                     observation_shape=OBSERVATION_SHAPE, num_actions=NUM_ACTIONS,
                     extra={"step": step, "source": "pretrain",
                            "pretrain": {"games_read": stats.get("games", 0),
                                         "pgn": [str(p) for p in paths],
-                                        "options": dataclasses.asdict(options)}})
+                                        "options": dataclasses.asdict(options),
+                                        "validation": validation}})

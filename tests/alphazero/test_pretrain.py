@@ -15,9 +15,11 @@ from alphazero.pretrain import (
     PretrainOptions,
     evaluate_loss,
     game_positions,
+    held_out_positions,
     iter_pgn_games,
     iter_positions,
     pretrain,
+    validate,
 )
 from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE
 
@@ -125,3 +127,30 @@ def test_cli_pretrain_and_its_errors(tmp_path, capsys):
     code = main(["pretrain", "chess", "--pgn", str(empty), "--out", str(out), "--steps", "2",
                  "--no-progress"])
     assert code == 2 and "no usable games" in capsys.readouterr().err
+
+
+def test_held_out_games_are_never_trained_on_and_pick_the_best_checkpoint(tmp_path):
+    path = write_games(tmp_path / "games.pgn", count=12)
+    every = 4  # games 3, 7 and 11 are held out
+    held = held_out_positions([path], every, limit=10_000)
+    trained = list(iter_positions([path], passes=1, holdout_every=every))
+    everything = list(iter_positions([path], passes=1))
+    assert len(held) + len(trained) == len(everything) and held and trained
+    trained_obs = {p.observation.tobytes() + bytes([p.action % 256]) for p in trained}
+    games = list(iter_pgn_games([path]))
+    assert sum(1 for g in games[3::4] for _ in game_positions(g)) == len(held)
+    # The random opening plies make the held-out games differ from the trained ones.
+    assert any(p.observation.tobytes() + bytes([p.action % 256]) not in trained_obs
+               for p in held)
+    log: list[str] = []
+    out = tmp_path / "chess.pt"
+    options = PretrainOptions(steps=60, batch_size=32, lr=3e-3, shuffle_buffer=500,
+                              checkpoint_every=20, sample_reuse=4.0, holdout_every=every)
+    pretrain([path], TINY, out, options, progress=False, log=log.append, log_every=1000)
+    lines = [line for line in log if "held-out" in line]
+    assert len(lines) == 3 and "(best)" in lines[0]
+    best = load_model(out.with_suffix(".best.pt"), expected_game="chess")[1]
+    scores = best["pretrain"]["validation"]
+    assert set(scores) == {"policy", "value", "top1"} and 0.0 <= scores["top1"] <= 1.0
+    model = load_model(out, expected_game="chess")[0]
+    assert validate(model, held) == load_model(out)[1]["pretrain"]["validation"]
