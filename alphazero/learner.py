@@ -61,7 +61,6 @@ class Learner:
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.games = 0
-        self.time_progress = 0.0  # share of train.minutes spent, set by the driver
 
     # ------------------------------------------------------------------ data
     def add(self, trajectories: dict[str, np.ndarray]) -> int:
@@ -88,12 +87,11 @@ class Learner:
 
         ``time_progress``: the share of the run's time budget spent (see ``learning_rate``).
         """
-        self.time_progress = time_progress
         steps = max(0, min(max_steps, self.steps_allowed()))
         totals: dict[str, float] = {}
         self.model.train()
         for _ in range(steps):
-            for key, value in self._train_step().items():
+            for key, value in self._train_step(time_progress).items():
                 totals[key] = totals.get(key, 0.0) + value
         self.model.eval()
         metrics = {k: v / steps for k, v in totals.items()} if steps else {}
@@ -106,9 +104,9 @@ class Learner:
         )
         return metrics
 
-    def _train_step(self) -> dict[str, float]:
+    def _train_step(self, time_progress: float = 0.0) -> dict[str, float]:
         cfg = self.config
-        lr = learning_rate(cfg, self.step, self.time_progress)
+        lr = learning_rate(cfg, self.step, time_progress)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         obs, target_policy, target_value, legal = self.buffer.sample(

@@ -167,7 +167,8 @@ def iter_positions(paths: Sequence[str | os.PathLike], *, passes: int | None = N
                 found += 1
                 yield position
         if found == 0:
-            raise PGNDataError(f"no usable games in {', '.join(map(str, paths))}")
+            held = f" once every {holdout_every}th game is held out" if holdout_every else ""
+            raise PGNDataError(f"no usable games in {', '.join(map(str, paths))}{held}")
         done += 1
 
 

@@ -242,10 +242,7 @@ class _Trainer:
             self._log_selfplay()
         if self.checkpoint_step != self.step:  # time ran out while waiting for games
             logger.info("time budget of %g minutes spent at step %d", self.cfg.minutes, self.step)
-            self._publish()
-            self._checkpoint()
-            if self.ladder:
-                self._evaluate()
+            self._after_steps(at_end=True)
 
     def _maybe_train(self) -> None:
         if self.train_ref is not None or self.waiting_for_data or self._at_end():
@@ -283,7 +280,10 @@ class _Trainer:
             self.writer.add_scalar(key, value, self.step)
         self.bar.update(done)
         self._postfix()
-        at_end = self._at_end()
+        self._after_steps(at_end=self._at_end())
+
+    def _after_steps(self, *, at_end: bool) -> None:
+        """Publish, checkpoint and run the ladder when the step (or the run's end) calls for it."""
         evaluate = self.ladder and (self.step % self.cfg.eval_every == 0 or at_end)
         if self.step % self.cfg.publish_every == 0 or at_end or evaluate:
             self._publish()  # the ladder evaluates the published weights

@@ -44,22 +44,17 @@ def run_cli(*args, timeout=400):
     )
 
 
+def train_tiny(run_dir, *overrides):
+    """A tiny tic-tac-toe run in ``run_dir`` with ``TINY`` and ``overrides`` (key=value)."""
+    return run_cli("tictactoe", "--run-dir", str(run_dir), "--no-progress",
+                   *sets(*TINY, *overrides))
+
+
 @pytest.mark.slow
 def test_two_iterations_end_to_end(tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli(
-        "tictactoe",
-        "--run-dir",
-        str(run_dir),
-        "--no-progress",
-        *sets(
-            *TINY,
-            "train.steps=2",
-            "train.checkpoint_every=1",
-            "train.eval_every=2",
-            "train.eval_games=2",
-        ),
-    )
+    proc = train_tiny(run_dir, "train.steps=2", "train.checkpoint_every=1", "train.eval_every=2",
+                      "train.eval_games=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["step"] == 2 and summary["games"] > 0 and summary["positions"] >= 16
@@ -85,14 +80,8 @@ def test_time_budget_ends_the_run_with_a_checkpoint(tmp_path):
     from alphazero.checkpoint import load_checkpoint
 
     run_dir = tmp_path / "run"
-    proc = run_cli(
-        "tictactoe",
-        "--run-dir",
-        str(run_dir),
-        "--no-progress",
-        *sets(*TINY, "train.steps=1000000", "train.minutes=0.25", "train.eval_every=0",
-              "train.checkpoint_every=1000000"),
-    )
+    proc = train_tiny(run_dir, "train.steps=1000000", "train.minutes=0.25", "train.eval_every=0",
+                      "train.checkpoint_every=1000000")
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert 0 < summary["step"] < 1_000_000
