@@ -12,7 +12,9 @@ the win and loss probabilities of Stockfish 15.1's WDL model for that eval. A de
 noisy signal than results alone, which matters when there are few games.
 
 A game's first ``RandomPlies`` plies (a header written by benchmarks/make_stockfish_pgn.py for
-its random opening moves) are value targets only, never policy targets.
+its random opening moves), and the plies listed in its ``RandomMoves`` header (random moves
+later in the game, space-separated 0-based plies), are value targets only, never policy
+targets.
 """
 
 from __future__ import annotations
@@ -132,6 +134,11 @@ def game_positions(game: chess.pgn.Game, eval_weight: float = 0.75) -> Iterator[
         random_plies = int(game.headers.get("RandomPlies", "0"))
     except ValueError:
         random_plies = 0
+    try:
+        random_moves = {int(x) for x in game.headers.get("RandomMoves", "").split()}
+    except ValueError:  # a malformed list: trust no move of the game as a policy target
+        random_plies = 10**9
+        random_moves = set()
     board = game.board()
     node: chess.pgn.GameNode = game  # its position is ``board``; its comment holds the eval
     for ply, child in enumerate(game.mainline()):
@@ -139,7 +146,8 @@ def game_positions(game: chess.pgn.Game, eval_weight: float = 0.75) -> Iterator[
         if GAME.is_terminal(board):
             break
         legal = GAME.legal_actions(board).astype(np.int16)
-        action = encode_move(move, board.turn) if ply >= random_plies else -1
+        is_target = ply >= random_plies and ply not in random_moves
+        action = encode_move(move, board.turn) if is_target else -1
         white_value = result
         score = node.eval() if ply > 0 else None
         if score is not None:

@@ -74,6 +74,19 @@ def test_positions_carry_policy_and_value_targets(tmp_path):
         board.push(move)
 
 
+def test_random_moves_later_in_a_game_are_no_policy_targets():
+    pgn = ('[Result "1-0"]\n[RandomPlies "1"]\n[RandomMoves "3 4"]\n\n'
+           '1. e4 e5 2. Nf3 Qh4 3. Nxh4 Nc6 1-0\n\n')
+    game = chess.pgn.read_game(io.StringIO(pgn))
+    actions = [p.action for p in game_positions(game)]
+    assert len(actions) == 6
+    assert [a == -1 for a in actions] == [True, False, False, True, True, False]
+    # A malformed list cannot say which moves were random: none is trusted as a target.
+    game.headers["RandomMoves"] = "3 x"
+    assert all(p.action == -1 for p in game_positions(game))
+    assert [p.value for p in game_positions(game)][0] == 1.0  # values are kept
+
+
 def test_eval_annotations_blend_into_the_value_target():
     pgn = ('[Result "1-0"]\n\n1. e4 { [%eval 0.30] } 1... e5 { [%eval #-2] } 2. Nf3 1-0\n\n')
     game = chess.pgn.read_game(io.StringIO(pgn))

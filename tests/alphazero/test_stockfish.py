@@ -68,11 +68,17 @@ def test_agent_plays_legal_moves_for_a_batch():
 
 
 @needs_stockfish
-def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
+def _generator():
     spec = importlib.util.spec_from_file_location(
         "make_stockfish_pgn", ROOT / "benchmarks" / "make_stockfish_pgn.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@needs_stockfish
+def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
+    module = _generator()
     engine = sf.open_engine()
     try:
         game = module.play_game(engine, random.Random(1), levels=[0, 20], nodes=(50, 100),
@@ -82,3 +88,28 @@ def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
     assert game.headers["Result"] in ("1-0", "0-1", "1/2-1/2")
     assert 0 <= int(game.headers["RandomPlies"]) <= 4
     assert game.end().ply() <= 30
+    assert "RandomMoves" not in game.headers  # no blunders unless asked for
+
+
+@needs_stockfish
+def test_make_stockfish_pgn_lists_its_random_moves_after_the_opening():
+    module = _generator()
+    engine = sf.open_engine()
+    try:
+        every = module.play_game(engine, random.Random(2), levels=[20], nodes=(50, 100),
+                                 random_plies=2, max_plies=12, blunder_rate=1.0)
+        some = module.play_game(engine, random.Random(3), levels=[20], nodes=(50, 100),
+                                random_plies=0, max_plies=60, blunder_rate=0.3)
+    finally:
+        engine.quit()
+    opening = int(every.headers["RandomPlies"])
+    plies = every.end().ply()
+    assert every.headers["RandomMoves"].split() == [str(p) for p in range(opening, plies)]
+    listed = [int(p) for p in some.headers["RandomMoves"].split()]
+    assert listed == sorted(set(listed)) and 0 < len(listed) < some.end().ply()
+    # Stockfish's own moves carry an eval of the position they were searched from; a random
+    # move was searched by nobody, so the position before it has none.
+    nodes = [some, *some.mainline()]
+    for ply in listed:
+        assert nodes[ply].eval() is None
+    assert any(node.eval() is not None for node in nodes)
