@@ -12,6 +12,10 @@ on, from benchmarks/make_stockfish_pgn.py), it reports:
   the ``[%eval]`` annotation (Stockfish 15.1's WDL model), and how often their signs agree
   where Stockfish sees a clear edge (|expected score| > 0.5).
 
+and, with ``--material``, the value the network gives the side to move in the starting position
+when the opponent lacks a queen, a rook, a minor piece or a pawn (both colours, averaged): a
+network that does not know a queen is worth winning will not win one in a match.
+
 It needs no search and runs the numpy network, so it takes seconds.
 """
 
@@ -21,6 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import chess
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +34,11 @@ from alphazero.config import load_config  # noqa: E402
 from alphazero.models import resolve_evaluate  # noqa: E402
 from alphazero.pretrain import game_positions, iter_pgn_games  # noqa: E402
 from games import get_game  # noqa: E402
+from games.chess import encode_board  # noqa: E402
+
+# The opponent's missing piece, by square of the black piece in the starting position.
+MISSING = {"queen": chess.D8, "rook": chess.A8, "knight": chess.B8, "bishop": chess.C8,
+           "pawn": chess.E7}
 
 
 def held_out(pgn: str, games: int):
@@ -70,11 +80,32 @@ def score(checkpoint: str, data, batch: int = 64) -> dict[str, float]:
     }
 
 
+def material_values(checkpoint: str) -> dict[str, float]:
+    """The side to move's value with the opponent a piece short, averaged over both colours."""
+    game = get_game("chess")
+    evaluate, _ = resolve_evaluate(game, load_config("chess").network, checkpoint,
+                                   backend="numpy")
+    boards = []
+    for square in MISSING.values():
+        white_up = chess.Board()
+        white_up.remove_piece_at(square)
+        black_up = chess.Board()
+        black_up.remove_piece_at(chess.square_mirror(square))
+        black_up.push(chess.Move.from_uci("g1f3"))  # Black to move, White a piece short
+        boards += [white_up, black_up]
+    obs = np.stack([encode_board(b) for b in boards]).astype(np.float32)
+    legal = np.stack([game.legal_mask(b) for b in boards])
+    value = evaluate(obs, legal)[1]
+    return {name: float(value[2 * i:2 * i + 2].mean()) for i, name in enumerate(MISSING)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
     parser.add_argument("--pgn", required=True, help="held-out games with [%%eval] comments")
     parser.add_argument("--games", type=int, default=40)
+    parser.add_argument("--material", action="store_true",
+                        help="also print the value of being a piece up at the start")
     args = parser.parse_args()
     data = held_out(args.pgn, args.games)
     print(f"{len(data[0])} positions from {args.games} games of {args.pgn} "
@@ -85,6 +116,13 @@ def main() -> None:
         s = score(checkpoint, data)
         print(f"| {checkpoint} | {s['policy_top1']:.1%} | {s['value_corr']:.3f} | "
               f"{s['sign_agreement']:.1%} | {s['mean_abs_value']:.3f} |")
+    if args.material:
+        print("\nValue of the side to move at the start, the opponent lacking a piece:")
+        print("| checkpoint | " + " | ".join(MISSING) + " |")
+        print("|---|" + "---:|" * len(MISSING))
+        for checkpoint in args.checkpoints:
+            m = material_values(checkpoint)
+            print(f"| {checkpoint} | " + " | ".join(f"{m[k]:+.2f}" for k in MISSING) + " |")
 
 
 if __name__ == "__main__":
