@@ -9,11 +9,11 @@ both sides are Stockfish at a skill level drawn from ``--levels`` and a node bud
 random legal move instead of Stockfish's: Stockfish's games almost never leave material
 hanging, so without these a network never sees a piece won or a position a queen up. Their
 plies are listed in the ``RandomMoves`` header (0-based, space-separated) so pretraining learns
-the punishment that follows as a policy target, never the random move. Each engine move's search score is written as a ``[%eval]`` comment on the move
-that led to the searched position (lichess's convention: the eval of the position after the
-move, from White), which pretraining can blend into the value target. Games past
-``--max-plies`` are adjudicated as draws. Games are appended to ``--out``
-as they finish, so the file can be read (and training started) while generation goes on.
+the punishment that follows as a policy target, never the random move. Each engine move's
+search score is written as a ``[%eval]`` comment on the move that led to the searched position
+(lichess's convention: the eval of the position after the move, from White), which pretraining
+can blend into the value target. Games past ``--max-plies`` are adjudicated as draws. Games are
+appended to ``--out`` as they finish, so the file can be read (and training started) while generation goes on.
 Write them under ``data/`` (git-ignored): never commit large PGNs.
 """
 
