@@ -13,8 +13,8 @@ the punishment that follows as a policy target, never the random move. Each engi
 search score is written as a ``[%eval]`` comment on the move that led to the searched position
 (lichess's convention: the eval of the position after the move, from White), which pretraining
 can blend into the value target. Games past ``--max-plies`` are adjudicated as draws. Games are
-appended to ``--out`` as they finish, so the file can be read (and training started) while generation goes on.
-Write them under ``data/`` (git-ignored): never commit large PGNs.
+appended to ``--out`` as they finish, so the file can be read (and training started) while
+generation goes on. Write them under ``data/`` (git-ignored): never commit large PGNs.
 """
 
 from __future__ import annotations
