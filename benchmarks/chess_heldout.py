@@ -110,7 +110,8 @@ def main() -> None:
     data = held_out(args.pgn, args.games)
     print(f"{len(data[0])} positions from {args.games} games of {args.pgn} "
           f"(mean |Stockfish value| {np.abs(data[3]).mean():.3f})")
-    print("| checkpoint | policy top-1 | value corr. | sign agreement (clear edge) | mean abs value |")
+    print("| checkpoint | policy top-1 | value corr. | sign agreement (clear edge) "
+          "| mean abs value |")
     print("|---|---:|---:|---:|---:|")
     for checkpoint in args.checkpoints:
         s = score(checkpoint, data)
