@@ -136,9 +136,9 @@ def game_positions(game: chess.pgn.Game, eval_weight: float = 0.75) -> Iterator[
         random_plies = 0
     try:
         random_moves = {int(x) for x in game.headers.get("RandomMoves", "").split()}
+        trusted = True
     except ValueError:  # a malformed list: trust no move of the game as a policy target
-        random_plies = 10**9
-        random_moves = set()
+        random_moves, trusted = set(), False
     board = game.board()
     node: chess.pgn.GameNode = game  # its position is ``board``; its comment holds the eval
     for ply, child in enumerate(game.mainline()):
@@ -146,7 +146,7 @@ def game_positions(game: chess.pgn.Game, eval_weight: float = 0.75) -> Iterator[
         if GAME.is_terminal(board):
             break
         legal = GAME.legal_actions(board).astype(np.int16)
-        is_target = ply >= random_plies and ply not in random_moves
+        is_target = trusted and ply >= random_plies and ply not in random_moves
         action = encode_move(move, board.turn) if is_target else -1
         white_value = result
         score = node.eval() if ply > 0 else None

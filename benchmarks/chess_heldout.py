@@ -61,10 +61,13 @@ def held_out(pgn: str, games: int):
             np.asarray(values))
 
 
-def score(checkpoint: str, data, batch: int = 64) -> dict[str, float]:
-    game = get_game("chess")
-    evaluate, _ = resolve_evaluate(game, load_config("chess").network, checkpoint,
-                                   backend="numpy")
+def load(checkpoint: str):
+    """The checkpoint's numpy evaluate function."""
+    return resolve_evaluate(get_game("chess"), load_config("chess").network, checkpoint,
+                            backend="numpy")[0]
+
+
+def score(evaluate, data, batch: int = 64) -> dict[str, float]:
     obs, legal, moves, target = data
     parts = [evaluate(obs[s:s + batch], legal[s:s + batch]) for s in range(0, len(obs), batch)]
     logits = np.concatenate([p[0] for p in parts])
@@ -80,11 +83,9 @@ def score(checkpoint: str, data, batch: int = 64) -> dict[str, float]:
     }
 
 
-def material_values(checkpoint: str) -> dict[str, float]:
+def material_values(evaluate) -> dict[str, float]:
     """The side to move's value with the opponent a piece short, averaged over both colours."""
     game = get_game("chess")
-    evaluate, _ = resolve_evaluate(game, load_config("chess").network, checkpoint,
-                                   backend="numpy")
     boards = []
     for square in MISSING.values():
         white_up = chess.Board()
@@ -113,16 +114,17 @@ def main() -> None:
     print("| checkpoint | policy top-1 | value corr. | sign agreement (clear edge) "
           "| mean abs value |")
     print("|---|---:|---:|---:|---:|")
-    for checkpoint in args.checkpoints:
-        s = score(checkpoint, data)
+    evaluates = {checkpoint: load(checkpoint) for checkpoint in args.checkpoints}
+    for checkpoint, evaluate in evaluates.items():
+        s = score(evaluate, data)
         print(f"| {checkpoint} | {s['policy_top1']:.1%} | {s['value_corr']:.3f} | "
               f"{s['sign_agreement']:.1%} | {s['mean_abs_value']:.3f} |")
     if args.material:
         print("\nValue of the side to move at the start, the opponent lacking a piece:")
         print("| checkpoint | " + " | ".join(MISSING) + " |")
         print("|---|" + "---:|" * len(MISSING))
-        for checkpoint in args.checkpoints:
-            m = material_values(checkpoint)
+        for checkpoint, evaluate in evaluates.items():
+            m = material_values(evaluate)
             print(f"| {checkpoint} | " + " | ".join(f"{m[k]:+.2f}" for k in MISSING) + " |")
 
 

@@ -67,7 +67,6 @@ def test_agent_plays_legal_moves_for_a_batch():
         assert agent.select_move(mate) in mate.legal_moves
 
 
-@needs_stockfish
 def _generator():
     spec = importlib.util.spec_from_file_location(
         "make_stockfish_pgn", ROOT / "benchmarks" / "make_stockfish_pgn.py")
