@@ -33,12 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "2 connect4, 4 chess)")
     p.add_argument("--max-plies", type=int, metavar="N",
                    help="adjudicate a game as a draw after N plies (default: 512 for chess)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the game's config for both network agents, e.g. "
+                   "--set search.c_init=2.0 (search keys; a checkpoint keeps its own network)")
     p.set_defaults(func=cmd_match)
 
 
 def cmd_match(args: argparse.Namespace) -> int:
     from alphazero.agents import parse_agent_spec
     from alphazero.cli import UsageError
+    from alphazero.config import load_config
     from alphazero.elo import format_elo
     from alphazero.evaluation import DEFAULT_OPENING_PLIES, match_pgn, play_match
     from games import get_game
@@ -50,10 +54,12 @@ def cmd_match(args: argparse.Namespace) -> int:
     if args.opening_plies is not None and args.opening_plies < 0:
         raise UsageError("--opening-plies must be >= 0")
     game = get_game(args.game)
+    config = load_config(game.name, args.set)  # ConfigError: a clear message from main
     agents = []
     try:
         for which, spec in (("a", args.a), ("b", args.b)):
             agents.append(parse_agent_spec(game, spec, default_sims=args.sims,
+                                           search=config.search, network=config.network,
                                            seed=2 * args.seed + len(agents)))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from alphazero.agents import RandomAgent, RolloutAgent, SearchAgent, parse_agent_spec
+from alphazero.config import load_config
 from alphazero.elo import format_elo
 from alphazero.evaluation import play_match
 from alphazero.labelled import (
@@ -48,6 +49,8 @@ def parse_args() -> argparse.Namespace:
                    help=f"labelled-position cache (default {default_cache_dir()})")
     p.add_argument("--regenerate", action="store_true",
                    help="solve the labelled positions again instead of reading the cache")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of configs/connect4.yaml, e.g. --set search.c_init=2.0")
     return p.parse_args()
 
 
@@ -64,7 +67,9 @@ def main() -> None:
     positions = labelled_positions(game, args.positions, seed=0, cache_dir=args.cache_dir,
                                    regenerate=args.regenerate)
     label_seconds = time.perf_counter() - started
-    search = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}", seed=args.seed)
+    config = load_config("connect4", args.set)
+    search = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}", seed=args.seed,
+                              search=config.search, network=config.network)
     assert isinstance(search, SearchAgent)
     policy = SearchAgent(game, search.evaluate, dataclasses.replace(search.params, simulations=0),
                          name="policy")
@@ -82,7 +87,8 @@ def main() -> None:
         rows.append(f"| {label} | {share_cell(everything.optimal, len(positions))} | "
                     f"{share_cell(everything.best, len(positions))} | "
                     f"{share_cell(calm.optimal, len(quiet))} |")
-    print(f"## Connect Four strength of `{args.checkpoint}`\n")
+    print(f"## Connect Four strength of `{args.checkpoint}`"
+          + (f" with {', '.join(args.set)}" if args.set else "") + "\n")
     print(f"{len(positions)} solver-labelled positions, {len(quiet)} of them quiet (no win in one "
           "and no immediate threat to block).\n")
     print("| player | optimal moves (keep the value) | best-score moves | optimal, quiet only |")

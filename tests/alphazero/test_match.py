@@ -132,3 +132,33 @@ def test_tictactoe_pgn_round_trip_of_moves():
     cells = [w for w in first.split() if not w.endswith(".") and w not in ("1-0", "0-1",
                                                                             "1/2-1/2")]
     assert [int(c) - 1 for c in cells] == result.records[0].moves
+
+
+def test_cli_set_reaches_the_network_agents_search(capsys, monkeypatch):
+    import alphazero.agents as agents
+
+    seen = []
+    real = agents.parse_agent_spec
+
+    def spy(game, spec, **kwargs):
+        seen.append((spec, kwargs["search"]))
+        return real(game, spec, **kwargs)
+
+    monkeypatch.setattr(agents, "parse_agent_spec", spy)
+    code, out, _ = run(capsys, ["match", "tictactoe", "--a", "net:4", "--b", "random",
+                                "--games", "2", "--set", "search.c_init=2.5",
+                                "--set", "search.fpu_reduction=0.3"])
+    assert code == 0 and sum(wdl(out)) == 2
+    assert [(spec, s.c_init, s.fpu_reduction) for spec, s in seen] == [
+        ("net:4", 2.5, 0.3), ("random", 2.5, 0.3)]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("search.c_unit=2", "c_unit"),
+    ("search.c_init=lots", "c_init"),
+    ("search", "key=value"),
+])
+def test_cli_bad_set_is_a_clear_error(capsys, override, message):
+    code, out, err = run(capsys, ["match", "tictactoe", "--a", "random", "--b", "random",
+                                  "--games", "2", "--set", override])
+    assert code != 0 and message in err and "Traceback" not in err and out == ""
