@@ -44,6 +44,10 @@ class SelfPlayConfig:
     0: every move. Gumbel's noise is what makes its move random, so with noise_moves > 0 a
     Gumbel game is random only in its first noise_moves plies and its outcomes judge the
     later positions by greedy play."""
+    random_opening_plies: int = 0
+    """Each game opens with a number of uniformly random plies, drawn uniformly from 0 to this
+    (0: none). Those positions are not trained on. They show the network positions its own
+    play avoids, such as an opponent building along the bottom row of Connect Four."""
     value_target_q: float = 0.0
     """Weight of the search's root value in the value target: (1 - w) * game outcome + w *
     root value. 0 trains on the outcome alone (AlphaZero)."""
@@ -76,8 +80,8 @@ class SelfPlayConfig:
             raise ValueError("selfplay.full_search_share must be in (0, 1]")
         if not 0.0 <= self.value_target_q <= 1.0:
             raise ValueError("selfplay.value_target_q must be in [0, 1]")
-        if self.noise_moves < 0:
-            raise ValueError("selfplay.noise_moves must be >= 0")
+        if self.noise_moves < 0 or self.random_opening_plies < 0:
+            raise ValueError("selfplay.noise_moves and random_opening_plies must be >= 0")
         if self.simulations < 0 or self.fast_simulations < 0 or self.report_seconds <= 0:
             raise ValueError("selfplay.simulations and fast_simulations must be >= 0, "
                              "report_seconds > 0")

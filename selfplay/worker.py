@@ -27,6 +27,7 @@ class _Slot:
 
     state: Any
     playthrough: bool  # never resigns: measures false resignations
+    random_plies: int = 0  # the game's first plies are uniformly random and not recorded
     moves: int = 0
     observations: list = field(default_factory=list)
     policies: list = field(default_factory=list)
@@ -62,13 +63,15 @@ class SelfPlayStats:
 class SelfPlayWorker:
     """Plays ``config.games_per_worker`` games at once with ``BatchedMCTS``.
 
-    Moves: sampled in proportion to visits for the first ``temperature_moves`` plies (PUCT
-    and learned arms; Gumbel's sampled action already explores), then the search's choice.
+    Moves: a game's first ``random_plies`` (drawn from 0 to ``random_opening_plies``) are
+    uniformly random and not recorded; then sampled in proportion to visits up to ply
+    ``temperature_moves`` (PUCT and learned arms; Gumbel's sampled action already explores),
+    then the search's choice.
     Root noise (Dirichlet or Gumbel) on every fully searched move, or only in the first
     ``noise_moves`` plies; the tree is reused between moves. The value target is the game's
-    outcome, mixed with the root's search value by ``value_target_q``. A side resigns when the root value and its best child's value are both below
-    ``resign_threshold``, except in the ``resign_playthrough`` share of games, which are played
-    out to count false resignations.
+    outcome, mixed with the root's search value by ``value_target_q``. A side resigns when the
+    root value and its best child's value are both below ``resign_threshold``, except in the
+    ``resign_playthrough`` share of games, which are played out to count false resignations.
 
     Args:
       game: a game from ``games``.
@@ -117,7 +120,10 @@ class SelfPlayWorker:
 
     def _new_slot(self) -> _Slot:
         playthrough = bool(self.rng.random() < self.config.resign_playthrough)
-        return _Slot(state=self.game.initial_state(), playthrough=playthrough)
+        most = getattr(self.config, "random_opening_plies", 0)
+        random_plies = int(self.rng.integers(0, most + 1)) if most > 0 else 0
+        return _Slot(state=self.game.initial_state(), playthrough=playthrough,
+                     random_plies=random_plies)
 
     # -------------------------------------------------------------------- play
     def play(self, *, moves: int | None = None, seconds: float | None = None):
@@ -158,13 +164,14 @@ class SelfPlayWorker:
         observations, legal = self._describe([slot.state for slot in self.slots])
         for b, slot in enumerate(self.slots):
             player = self.game.to_play(slot.state)
-            if full:
+            opening = slot.moves < slot.random_plies
+            if full and not opening:
                 slot.observations.append(observations[b])
                 slot.policies.append(result.policy[b])
                 slot.legal.append(legal[b])
                 slot.players.append(player)
                 slot.root_values.append(float(result.value[b]))
-            if self._wants_to_resign(result, b):
+            if not opening and self._wants_to_resign(result, b):
                 if not slot.playthrough:
                     stats.resignations += 1
                     self._finish(
@@ -177,7 +184,9 @@ class SelfPlayWorker:
                     continue
                 slot.would_resign[player] = True
             action = int(result.action[b])
-            if slot.moves < cfg.temperature_moves and self.sample_opening:
+            if opening:
+                action = int(self.rng.choice(np.flatnonzero(legal[b])))
+            elif slot.moves < cfg.temperature_moves and self.sample_opening:
                 action = int(
                     self.rng.choice(len(result.policy[b]), p=_normalised(result.policy[b]))
                 )

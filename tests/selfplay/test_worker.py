@@ -216,3 +216,23 @@ def test_gumbel_noise_only_in_the_opening_makes_the_rest_greedy():
     assert groups and all(len(g) == 1 for g in groups)
     # With noise on every move (the default) some games with the same first move differ.
     assert any(len(g) > 1 for g in _games_by_opening(noise_moves=0))
+
+
+def _first_positions_stones(**selfplay):
+    worker = make_worker(game=C4, sims=4, seed=3, games_per_worker=16, **selfplay)
+    traj, stats = worker.play(moves=60)
+    _values, observations = split_games(traj)
+    return [int(obs[0][:2].sum()) for obs in observations], stats
+
+
+def test_random_opening_plies_are_played_and_not_recorded():
+    stones, stats = _first_positions_stones(random_opening_plies=3)
+    assert set(stones) == {0, 1, 2, 3}  # each game starts recording after its random plies
+    assert stats["positions"] == int(np.sum(stats["game_lengths"])) - sum(stones)
+    plain, _ = _first_positions_stones()
+    assert set(plain) == {0}
+
+
+def test_random_opening_plies_must_not_be_negative():
+    with pytest.raises(ValueError, match="random_opening_plies"):
+        SelfPlayConfig(random_opening_plies=-1)
