@@ -120,7 +120,7 @@ class SelfPlayWorker:
 
     def _new_slot(self) -> _Slot:
         playthrough = bool(self.rng.random() < self.config.resign_playthrough)
-        most = getattr(self.config, "random_opening_plies", 0)
+        most = self.config.random_opening_plies
         random_plies = int(self.rng.integers(0, most + 1)) if most > 0 else 0
         return _Slot(state=self.game.initial_state(), playthrough=playthrough,
                      random_plies=random_plies)
