@@ -44,7 +44,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     from alphazero.cli import UsageError
     from alphazero.config import load_config
     from alphazero.elo import format_elo
-    from alphazero.evaluation import DEFAULT_OPENING_PLIES, match_pgn, play_match
+    from alphazero.evaluation import DEFAULT_OPENING_PLIES, agent_seed, match_pgn, play_match
     from games import get_game
 
     if args.games < 1:
@@ -60,7 +60,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         for which, spec in (("a", args.a), ("b", args.b)):
             agents.append(parse_agent_spec(game, spec, default_sims=args.sims,
                                            search=config.search, network=config.network,
-                                           seed=2 * args.seed + len(agents)))
+                                           seed=agent_seed(args.seed, len(agents))))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None
     plies = DEFAULT_OPENING_PLIES.get(game.name, 0) if args.opening_plies is None \

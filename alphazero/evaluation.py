@@ -100,6 +100,15 @@ def random_opening(game: Game, plies: int, rng: np.random.Generator, *,
     raise ValueError(f"no {plies}-ply opening of {game.name} avoids ending the game")
 
 
+def agent_seed(match_seed: int, index: int) -> int:
+    """The seed of agent ``index`` (0 for A, 1 for B) in a match seeded ``match_seed``.
+
+    ``alphazero match`` and the benchmark scripts all seed their agents with it, so ``--seed N``
+    names the same games in each of them.
+    """
+    return 2 * match_seed + index
+
+
 def play_match(game: Game | str, agent_a: Agent, agent_b: Agent, *, games: int,
                opening_plies: int | None = None, openings: Sequence[Sequence[int]] | None = None,
                max_plies: int | None = None, seed: int = 0,

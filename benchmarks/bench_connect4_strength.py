@@ -25,7 +25,7 @@ import torch
 from alphazero.agents import RandomAgent, RolloutAgent, SearchAgent, parse_agent_spec
 from alphazero.config import load_config
 from alphazero.elo import format_elo
-from alphazero.evaluation import play_match
+from alphazero.evaluation import agent_seed, play_match
 from alphazero.labelled import (
     connect4_tactic,
     default_cache_dir,
@@ -68,7 +68,8 @@ def main() -> None:
                                    regenerate=args.regenerate)
     label_seconds = time.perf_counter() - started
     config = load_config("connect4", args.set)
-    search = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}", seed=args.seed,
+    search = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}",
+                              seed=agent_seed(args.seed, 0),
                               search=config.search, network=config.network)
     assert isinstance(search, SearchAgent)
     policy = SearchAgent(game, search.evaluate, dataclasses.replace(search.params, simulations=0),
@@ -96,7 +97,7 @@ def main() -> None:
     print("\n".join(rows))
 
     if args.games > 0:
-        opponent = RolloutAgent(game, args.rollout, seed=args.seed + 1)
+        opponent = RolloutAgent(game, args.rollout, seed=agent_seed(args.seed, 1))
         t = time.perf_counter()
         result = play_match(game, search, opponent, games=args.games, seed=args.seed)
         timings.append(f"match: {time.perf_counter() - t:.1f} s")

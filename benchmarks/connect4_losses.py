@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from alphazero.agents import RolloutAgent, parse_agent_spec
-from alphazero.evaluation import play_match
+from alphazero.evaluation import agent_seed, play_match
 from games import get_game
 from games.connect4_solver import Connect4Solver
 
@@ -38,9 +38,10 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
     game, solver = get_game("connect4"), Connect4Solver()
-    agent = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}", seed=args.seed)
-    result = play_match(game, agent, RolloutAgent(game, args.rollout, seed=args.seed + 1),
-                        games=args.games, seed=args.seed)
+    agent = parse_agent_spec(game, f"{args.checkpoint}:{args.sims}:{args.arm}",
+                              seed=agent_seed(args.seed, 0))
+    opponent = RolloutAgent(game, args.rollout, seed=agent_seed(args.seed, 1))
+    result = play_match(game, agent, opponent, games=args.games, seed=args.seed)
     print(f"{args.checkpoint} ({args.arm}, {args.sims} sims) vs rollout:{args.rollout}: "
           f"W/D/L {result.wins}/{result.draws}/{result.losses}")
 

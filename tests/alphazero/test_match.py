@@ -162,3 +162,25 @@ def test_cli_bad_set_is_a_clear_error(capsys, override, message):
     code, out, err = run(capsys, ["match", "tictactoe", "--a", "random", "--b", "random",
                                   "--games", "2", "--set", override])
     assert code != 0 and message in err and "Traceback" not in err and out == ""
+
+
+def test_cli_seed_names_the_games_play_match_gives_with_agent_seed(capsys, tmp_path):
+    """`alphazero match --seed N` and the benchmark scripts seed agents the same way, so a seed
+    names the same games in each of them."""
+    from alphazero.agents import parse_agent_spec
+    from alphazero.evaluation import agent_seed
+
+    def moves_only(text):
+        return [line for line in text.splitlines() if line and not line.startswith("[")]
+
+    pgn = tmp_path / "games.pgn"
+    code, _, _ = run(capsys, ["match", "tictactoe", "--a", "rollout:8", "--b", "random",
+                              "--games", "10", "--seed", "5", "--pgn", str(pgn)])
+    assert code == 0
+    agents = [parse_agent_spec(TTT, spec, seed=agent_seed(5, i))
+              for i, spec in enumerate(("rollout:8", "random"))]
+    result = play_match(TTT, agents[0], agents[1], games=10, seed=5)
+    assert moves_only(match_pgn(TTT, result)) == moves_only(pgn.read_text())
+    other = play_match(TTT, parse_agent_spec(TTT, "rollout:8", seed=5),
+                       parse_agent_spec(TTT, "random", seed=6), games=10, seed=5)
+    assert moves_only(match_pgn(TTT, other)) != moves_only(pgn.read_text())
