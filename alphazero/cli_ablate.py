@@ -52,10 +52,11 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out) if args.out else new_run_dir(f"ablate-{cfg.game}")
     if args.study == "arms":
-        what = f"{len(cfg.checkpoints)} checkpoints, budgets {list(cfg.budgets)}"
+        count, budgets = len(cfg.checkpoints), f"{list(cfg.budgets)}"
     else:
-        what = (f"{len(boundary_checkpoints(cfg))} checkpoints, budgets 1 to "
-                f"{boundary_budgets(cfg.boundary.max_budget)[-1]}")
+        count = len(boundary_checkpoints(cfg))
+        budgets = f"1 to {boundary_budgets(cfg.boundary.max_budget)[-1]}"
+    what = f"{count} checkpoint{'' if count == 1 else 's'}, budgets {budgets}"
     print(f"ablate {cfg.game} ({args.study}{', quick' if args.quick else ''}): {what}, run dir "
           f"{out}", file=sys.stderr, flush=True)
     paths = run_ablation(cfg, out, study=args.study,
