@@ -97,7 +97,7 @@ def balanced_openings(game: Any, count: int, plies: Sequence[int], margin: int, 
                       seed: int = 0, tries_per_opening: int = 200) -> list[list[int]]:
     """``count`` distinct random openings whose exact value is close: |score| <= ``margin``
     (Pons score for Connect Four, -1/0/1 for tic-tac-toe). Connect Four ones are cached."""
-    from alphazero.evaluation import random_opening
+    from games.base import random_opening
 
     cache = None
     if game.name == "connect4":

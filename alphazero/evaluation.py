@@ -28,7 +28,7 @@ import numpy as np
 from alphazero.agents import Agent, RandomAgent, RolloutAgent, SearchAgent, parse_agent_spec
 from alphazero.elo import EloEstimate, elo_difference
 from games import get_game, is_array_game
-from games.base import Game, GameError
+from games.base import Game, GameError, random_opening
 
 logger = logging.getLogger(__name__)
 
@@ -85,19 +85,6 @@ class MatchResult:
     def elo(self, confidence: float = 0.95) -> EloEstimate:
         """A's Elo difference over B with its interval (see alphazero.elo)."""
         return elo_difference(self.wins, self.draws, self.losses, confidence=confidence)
-
-
-def random_opening(game: Game, plies: int, rng: np.random.Generator, *,
-                   tries: int = 100) -> list[int]:
-    """``plies`` uniformly random legal actions from the start that do not end the game."""
-    for _ in range(tries):
-        state, moves = game.initial_state(), []
-        while len(moves) < plies and not game.is_terminal(state):
-            action = int(rng.choice(np.flatnonzero(game.legal_mask(state))))
-            state, moves = game.apply(state, action), moves + [action]
-        if not game.is_terminal(state):
-            return moves
-    raise ValueError(f"no {plies}-ply opening of {game.name} avoids ending the game")
 
 
 def agent_seed(match_seed: int, index: int) -> int:

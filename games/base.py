@@ -86,3 +86,16 @@ class Game(Protocol):
 def legal_actions(game: Game, state: Any) -> np.ndarray:
     """int64[L] of the legal action indices, ascending."""
     return np.flatnonzero(game.legal_mask(state))
+
+
+def random_opening(game: Game, plies: int, rng: np.random.Generator, *,
+                   tries: int = 100) -> list[int]:
+    """``plies`` uniformly random legal actions from the start that do not end the game."""
+    for _ in range(tries):
+        state, moves = game.initial_state(), []
+        while len(moves) < plies and not game.is_terminal(state):
+            action = int(rng.choice(legal_actions(game, state)))
+            state, moves = game.apply(state, action), moves + [action]
+        if not game.is_terminal(state):
+            return moves
+    raise ValueError(f"no {plies}-ply opening of {game.name} avoids ending the game")

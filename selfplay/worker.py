@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from games.base import random_opening
 from search import BatchedMCTS, SearchParams
 from search.learned import LearnedWeights
 
@@ -27,8 +28,7 @@ class _Slot:
 
     state: Any
     playthrough: bool  # never resigns: measures false resignations
-    random_plies: int = 0  # the game's first plies are uniformly random and not recorded
-    moves: int = 0
+    moves: int = 0  # plies played, the random opening's included
     observations: list = field(default_factory=list)
     policies: list = field(default_factory=list)
     legal: list = field(default_factory=list)
@@ -63,9 +63,9 @@ class SelfPlayStats:
 class SelfPlayWorker:
     """Plays ``config.games_per_worker`` games at once with ``BatchedMCTS``.
 
-    Moves: a game's first ``random_plies`` (drawn from 0 to ``random_opening_plies``) are
-    uniformly random and not recorded; then sampled in proportion to visits up to ply
-    ``temperature_moves`` (PUCT and learned arms; Gumbel's sampled action already explores),
+    Moves: a game opens with 0 to ``random_opening_plies`` uniformly random plies, played when
+    the game starts, neither searched nor recorded; then sampled in proportion to visits up to
+    ply ``temperature_moves`` (PUCT and learned arms; Gumbel's sampled action already explores),
     then the search's choice.
     Root noise (Dirichlet or Gumbel) on every fully searched move, or only in the first
     ``noise_moves`` plies; the tree is reused between moves. The value target is the game's
@@ -120,10 +120,12 @@ class SelfPlayWorker:
 
     def _new_slot(self) -> _Slot:
         playthrough = bool(self.rng.random() < self.config.resign_playthrough)
-        most = self.config.random_opening_plies
-        random_plies = int(self.rng.integers(0, most + 1)) if most > 0 else 0
-        return _Slot(state=self.game.initial_state(), playthrough=playthrough,
-                     random_plies=random_plies)
+        state, most, opening = self.game.initial_state(), self.config.random_opening_plies, []
+        if most > 0:
+            opening = random_opening(self.game, int(self.rng.integers(0, most + 1)), self.rng)
+        for action in opening:
+            state = self.game.apply(state, action)
+        return _Slot(state=state, playthrough=playthrough, moves=len(opening))
 
     # -------------------------------------------------------------------- play
     def play(self, *, moves: int | None = None, seconds: float | None = None):
@@ -164,14 +166,13 @@ class SelfPlayWorker:
         observations, legal = self._describe([slot.state for slot in self.slots])
         for b, slot in enumerate(self.slots):
             player = self.game.to_play(slot.state)
-            opening = slot.moves < slot.random_plies
-            if full and not opening:
+            if full:
                 slot.observations.append(observations[b])
                 slot.policies.append(result.policy[b])
                 slot.legal.append(legal[b])
                 slot.players.append(player)
                 slot.root_values.append(float(result.value[b]))
-            if not opening and self._wants_to_resign(result, b):
+            if self._wants_to_resign(result, b):
                 if not slot.playthrough:
                     stats.resignations += 1
                     self._finish(
@@ -184,9 +185,7 @@ class SelfPlayWorker:
                     continue
                 slot.would_resign[player] = True
             action = int(result.action[b])
-            if opening:
-                action = int(self.rng.choice(np.flatnonzero(legal[b])))
-            elif slot.moves < cfg.temperature_moves and self.sample_opening:
+            if slot.moves < cfg.temperature_moves and self.sample_opening:
                 action = int(
                     self.rng.choice(len(result.policy[b]), p=_normalised(result.policy[b]))
                 )
