@@ -147,9 +147,17 @@ def gumbel_interior_select(b, n, params, raw_value, first_edge, num_edges, edge_
 
 @njit(cache=True, error_model="numpy", inline="always")
 def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edges, edge_prior,
-                       edge_logit, root_gumbel, edge_visits, edge_value, edge_virtual, scratch):
-    """Sequential halving at the root: among children with ``target_visits`` visits (pending
-    ones included), the best by g + logit + sigma(completed Q)."""
+                       edge_logit, root_gumbel, root_started, edge_visits, edge_value, scratch):
+    """Sequential halving at the root: among children whose simulations started so far
+    (``root_started[b, i]``: finished plus in flight) number ``target_visits``, the best by
+    g + logit + sigma(completed Q).
+
+    The count is of simulations, not of virtual losses: a collision (a descent that met a
+    node still waiting for its evaluation) adds a virtual loss along its path but starts no
+    simulation, so it must not move a child off the schedule. Counting ``visits + virtual``
+    here, as interior nodes do, let collisions push every child past its target until only
+    the fallback (fewest visits) chose, and the visits came out flat.
+    """
     count = num_edges[b, 0]
     first = first_edge[b, 0]
     max_n = completed_q(b, 0, raw_value, first_edge, num_edges, edge_prior, edge_visits,
@@ -161,12 +169,13 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
     fallback_score = -np.inf
     for i in range(count):
         e = first + i
-        nc = edge_visits[b, e] + edge_virtual[b, e]
+        nc = root_started[b, i]
         score = root_gumbel[b, i] + edge_logit[b, e] + sigma * scratch[i]
         if nc == target_visits and score > best_score:
             best_score = score
             best = i
-        # Fallback (the schedule was disturbed, e.g. by a collision): fewest visits, then score.
+        # Fallback (no child on the schedule: the search went on past the budget it was
+        # scheduled for): fewest simulations, then score.
         score_fb = score - 1e6 * nc
         if score_fb > fallback_score:
             fallback_score = score_fb

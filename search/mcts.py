@@ -124,6 +124,9 @@ class BatchedMCTS:
         self.features = np.zeros((self.width, NUM_SELECTION_FEATURES), dtype=np.float64)
         # Gumbel noise of each root child (Gumbel arm), by position among the root's edges.
         self.root_gumbel = np.zeros((batch_size, self.width), dtype=np.float32)
+        # Simulations started through each root child in this search (Gumbel arm), finished
+        # or in flight: what sequential halving schedules on (see gumbel_root_select).
+        self.root_started = np.zeros((batch_size, self.width), dtype=np.int32)
         # Decisions recorded for training the learned rule (see run(control=...)).
         self.decisions = Decisions.allocate(batch_size, 1, self.width)
         self._no_noise = np.zeros((0, 0, 0), dtype=np.float64)
@@ -310,6 +313,7 @@ class BatchedMCTS:
                 self._clear_tree(b)
             self._expand_roots(root_live & (tree.num_nodes == 0))
             self.root_gumbel[root_live] = 0.0
+            self.root_started[root_live] = 0  # the trees are fresh: no root child visited
         noised = root_live & np.broadcast_to(np.asarray(add_noise, dtype=bool), root_live.shape)
         if noised.any():
             self._add_root_noise(np.flatnonzero(noised))
@@ -341,7 +345,7 @@ class BatchedMCTS:
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
                 self.learned.selection, control, float(sample_temperature), noise,
                 *self.decisions.arrays(), self.scratch, self.extra, self.features,
-                self.root_gumbel,
+                self.root_gumbel, self.root_started,
                 *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)
             if n > 0:
                 self._step_leaves(out_tree[:n], out_parent[:n], out_action[:n], out_node[:n])

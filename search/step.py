@@ -24,7 +24,8 @@ GROUP = 16  # trees descended together (see select_leaves)
 def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
                   learned_w, control, sample_tau, sample_noise, rec_feats, rec_scores,
                   rec_children, rec_choice, rec_sim, rec_count, scratch, extra, features,
-                  root_gumbel, nodes, edges, depth, num_nodes, num_edges_used, out_tree,
+                  root_gumbel, root_started, nodes, edges, depth, num_nodes, num_edges_used,
+                  out_tree,
                   out_parent, out_action, out_node, out_collision):
     """Descend every tree with remaining budget up to ``leaves_per_step`` times.
 
@@ -58,7 +59,9 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
 
     ``scratch`` / ``extra`` (float64[W]) and ``features`` (float64[W, F]) are work arrays at
     least as wide as the widest node; ``root_gumbel[b, i]`` (float32[B, W]) is the Gumbel
-    noise of root child i. Returns (leaves written, terminal hits, collisions, trees with
+    noise of root child i and ``root_started[b, i]`` (int32[B, W], Gumbel only) the
+    simulations started through it in this search, finished or in flight (sequential halving
+    follows its schedule on these, see ``gumbel_root_select``). Returns (leaves written, terminal hits, collisions, trees with
     budget left).
     """
     visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
@@ -73,6 +76,7 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     group = min(GROUP, visits.shape[0])
     at_node = np.zeros(group, dtype=np.int64)  # per slot: the node its descent is at
     level = np.zeros(group, dtype=np.int64)  # plies below the root (= depth[b, node])
+    root_child = np.zeros(group, dtype=np.int64)  # the root child this descent went through
     busy = np.zeros(group, dtype=np.bool_)
     leaves_here = np.zeros(group, dtype=np.int64)  # new leaves and terminal hits
     collided_here = np.zeros(group, dtype=np.int64)
@@ -110,6 +114,8 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                     leaves_here[s] += 1
                     remaining[b] -= 1
                     sims_started[b] += 1
+                    if rule == GUMBEL:
+                        root_started[b, root_child[s]] += 1
                 elif not expanded[b, node]:  # waiting for its evaluation: a collision
                     _add_virtual(b, node, 1, virtual, parent, parent_edge, edge_virtual)
                     collided_node[s, collided_here[s]] = node
@@ -120,8 +126,9 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                             target = schedule[b, min(sims_started[b], schedule.shape[1] - 1)]
                             i = gumbel_root_select(b, params, target, raw_value, first_edge,
                                                    num_edges, edge_prior, edge_logit,
-                                                   root_gumbel, edge_visits, edge_value,
-                                                   edge_virtual, scratch)
+                                                   root_gumbel, root_started, edge_visits,
+                                                   edge_value, scratch)
+                            root_child[s] = i
                         else:
                             i = gumbel_interior_select(b, node, params, raw_value, first_edge,
                                                        num_edges, edge_prior, edge_logit,
@@ -165,6 +172,8 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                         leaves_here[s] += 1
                         remaining[b] -= 1
                         sims_started[b] += 1
+                        if rule == GUMBEL:
+                            root_started[b, root_child[s]] += 1
                 if ended:  # another descent from the root, or this tree is done for the step
                     at_node[s] = 0
                     level[s] = 0
