@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from alphazero.network_config import NetworkConfig
+from nets.config import NetworkConfig
 from search.params import SearchParams
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 class ConfigError(ValueError):

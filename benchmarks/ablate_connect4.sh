@@ -6,16 +6,16 @@
 #
 # Before running: copy three checkpoints of a Connect Four training run to
 # runs/connect4-ablate/{weak,medium,strong}.pt, and the run's checkpoint series (in step order)
-# to runs/connect4-ablate/series/step_*.pt (or edit configs/ablate_connect4.yaml).
+# to runs/connect4-ablate/series/step_*.pt (or edit alphazero/configs/ablate_connect4.yaml).
 # Expect several hours on a 2-core CPU (the first run also solves the balanced openings: up to an
 # hour, then cached). The labelled positions are generated on first use and
 # cached (~/.cache/alphazero); generating them first, one seed per core, saves time:
-#   python -m alphazero.labelled --count 3000 --seed 0 & python -m alphazero.labelled --count 2000 --seed 1
-#   python -m alphazero.labelled --count 500 --seed 2
+#   python -m alphazero.eval.labelled --count 3000 --seed 0 & python -m alphazero.eval.labelled --count 2000 --seed 1
+#   python -m alphazero.eval.labelled --count 500 --seed 2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/ablate-connect4-$(date +%Y%m%d-%H%M%S)}"
-config=configs/ablate_connect4.yaml
+config=alphazero/configs/ablate_connect4.yaml
 for label in weak medium strong; do
     if [ ! -f "runs/connect4-ablate/$label.pt" ]; then
         echo "missing runs/connect4-ablate/$label.pt: copy a Connect Four checkpoint there" >&2

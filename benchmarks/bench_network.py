@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from alphazero.network import JIT_MODES, NetworkConfig, PolicyValueNet, make_evaluate_fn
+from nets.torch_net import JIT_MODES, NetworkConfig, PolicyValueNet, make_evaluate_fn
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:

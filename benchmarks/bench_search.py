@@ -132,7 +132,7 @@ def section_phases(args) -> None:
 
 def default_net(game_name: str):
     from alphazero.config import load_config
-    from alphazero.network import PolicyValueNet
+    from nets.torch_net import PolicyValueNet
 
     import torch
 
@@ -160,7 +160,7 @@ def sample_observations(game, count: int, seed: int = 0):
 
 
 def section_network(args) -> None:
-    from alphazero.network import make_evaluate_fn
+    from nets.torch_net import make_evaluate_fn
 
     game, config, model = default_net("connect4")
     evaluate = make_evaluate_fn(model, num_threads=args.threads)
@@ -182,7 +182,7 @@ def section_network(args) -> None:
 
 
 def section_single(args) -> None:
-    from alphazero.network import make_evaluate_fn
+    from nets.torch_net import make_evaluate_fn
 
     game, config, model = default_net("connect4")
     evaluate = make_evaluate_fn(model, num_threads=args.threads)
@@ -203,7 +203,7 @@ def section_single(args) -> None:
 
 
 def section_chess(args) -> None:
-    from alphazero.network import make_evaluate_fn
+    from nets.torch_net import make_evaluate_fn
 
     game, config, model = default_net("chess")
     evaluate = make_evaluate_fn(model, num_threads=args.threads)
@@ -223,7 +223,7 @@ def section_chess(args) -> None:
 
 def section_startup(args) -> None:
     """Wall time of the whole command, numpy network (the default) and torch, alternating."""
-    cmd = [sys.executable, "-m", "alphazero.cli", "analyse", "connect4", "--sims", "100"]
+    cmd = [sys.executable, "-m", "alphazero", "analyse", "connect4", "--sims", "100"]
     backends = ("auto", "torch")
     times: dict[str, list[float]] = {backend: [] for backend in backends}
     for backend in backends:  # warm the Numba cache and the file cache

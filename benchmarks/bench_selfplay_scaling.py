@@ -27,10 +27,10 @@ import ray
 import torch
 
 from alphazero.config import load_config
-from alphazero.network import PolicyValueNet
+from nets.torch_net import PolicyValueNet
 from games import get_game
 from selfplay.actors import start_workers
-from selfplay.weights import numpy_weights
+from nets.weights import numpy_weights
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -72,7 +72,7 @@ def measure(workers: list, pids: list[int], seconds: float) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--game", default="connect4")
-    p.add_argument("--config", help="config file (default: configs/GAME.yaml)")
+    p.add_argument("--config", help="config file (default: alphazero/configs/GAME.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seconds", type=float, default=30.0, help="length of a window")
     p.add_argument("--rounds", type=int, default=3, help="windows per setting, interleaved")

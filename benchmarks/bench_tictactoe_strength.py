@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from alphazero.checkpoint import load_model
+from nets.checkpoint import load_model
 from alphazero.config import load_config
-from alphazero.models import shipped_checkpoint
-from alphazero.network import make_evaluate_fn
+from nets.loader import shipped_checkpoint
+from nets.torch_net import make_evaluate_fn
 from games.tictactoe import GAME, perfect_values
 from search import BatchedMCTS
 
@@ -65,7 +65,7 @@ def play(evaluate, params, games_per_colour: int, seed: int) -> dict[str, list[i
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", help="default: the shipped alphazero/checkpoints/tictactoe.pt")
+    p.add_argument("--checkpoint", help="default: the shipped nets/checkpoints/tictactoe.pt")
     p.add_argument("--config", default="tictactoe", help="config whose search is used")
     p.add_argument("--sims", type=int, help="simulations per move (default: the config's)")
     p.add_argument("--games", type=int, default=50, help="games with each colour")

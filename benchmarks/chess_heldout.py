@@ -1,6 +1,6 @@
 """How well a chess network predicts held-out Stockfish games: the cheap check before a match.
 
-    python benchmarks/chess_heldout.py alphazero/checkpoints/chess.pt runs/pretrain/chess3.pt \
+    python benchmarks/chess_heldout.py nets/checkpoints/chess.pt runs/pretrain/chess3.pt \
         --pgn data/sf_s3_1.pgn --games 40
 
 For every position of the first ``--games`` games of ``--pgn`` (games the networks did not train
@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alphazero.config import load_config  # noqa: E402
-from alphazero.models import resolve_evaluate  # noqa: E402
-from alphazero.pretrain import game_positions, iter_pgn_games  # noqa: E402
+from nets.loader import resolve_evaluate  # noqa: E402
+from alphazero.train.pretrain import game_positions, iter_pgn_games  # noqa: E402
 from games import get_game  # noqa: E402
 from games.chess import encode_board  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Where does a Connect Four network lose? Play it against rollout MCTS, then solve every
 position of each game it did not win and list its moves that changed the game-theoretic value.
 
-    python benchmarks/connect4_losses.py alphazero/checkpoints/connect4.pt --games 100
+    python benchmarks/connect4_losses.py nets/checkpoints/connect4.pt --games 100
 
 Prints the match result, then one line per game not won: the result, its length, and each of
 the network's value-losing moves as (ply, value before, value after) from its point of view
@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 import torch
 
-from alphazero.agents import RolloutAgent, parse_agent_spec
-from alphazero.evaluation import agent_seed, play_match
+from alphazero.eval.agents import RolloutAgent, parse_agent_spec
+from alphazero.eval.matches import agent_seed, play_match
 from games import get_game
 from games.connect4_solver import Connect4Solver
 

@@ -31,7 +31,7 @@ import chess.pgn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alphazero.stockfish import open_engine  # noqa: E402
+from alphazero.eval.stockfish import open_engine  # noqa: E402
 
 
 def play_game(engine: chess.engine.SimpleEngine, rng: random.Random, *, levels: list[int],

@@ -190,7 +190,7 @@ class LearnedWeights:
     """The learned search's two flat weight vectors (empty = the PUCT behaviour).
 
     ``selection``: float64[SELECTION_SIZE] or empty; ``readout``: float64[READOUT_SIZE] or
-    empty. Built by ``alphazero.learned_search`` from its torch modules.
+    empty. Built by ``alphazero.learned.training`` from its torch modules.
     """
 
     def __init__(self, selection: np.ndarray | None = None, readout: np.ndarray | None = None):

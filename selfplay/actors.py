@@ -14,12 +14,12 @@ import numpy as np
 import ray
 import torch
 
-from alphazero.network import NetworkConfig, PolicyValueNet, make_evaluate_fn
+from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
 from games import get_game
 from search import SearchParams
 from search.learned import LearnedWeights
 from selfplay.inference import InferenceServer
-from selfplay.weights import load_numpy_weights
+from nets.weights import load_numpy_weights
 from selfplay.worker import SelfPlayWorker
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ import logging
 import numpy as np
 import torch
 
-from alphazero.network import NetworkConfig, PolicyValueNet, make_evaluate_fn, select_device
-from selfplay.weights import load_numpy_weights
+from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn, select_device
+from nets.weights import load_numpy_weights
 
 logger = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from alphazero.ablate import (
     ARMS, BASELINE, arm_setup, balanced_openings, incremental_puct, load_ablation_config,
     matching_budget, search_positions, strata_of,
 )
-from alphazero.checkpoint import save_checkpoint
+from nets.checkpoint import save_checkpoint
 from alphazero.cli import main
 from alphazero.config import ConfigError, load_config
-from alphazero.labelled import labelled_positions
-from alphazero.learned_search import LearnedSearch
-from alphazero.network import PolicyValueNet, make_evaluate_fn
+from alphazero.eval.labelled import labelled_positions
+from nets.search_weights import LearnedSearch
+from nets.torch_net import PolicyValueNet, make_evaluate_fn
 from games import get_game
 from games.tictactoe import perfect_values
 
@@ -215,11 +215,11 @@ def test_strata_and_matching_budget():
     assert matching_budget(budgets, shares, 0.9) is None
 
 
-def test_split_modules_are_re_exported():
-    """ablate.py runs the studies; its former contents live in ablate_* modules and are still
-    importable from alphazero.ablate."""
-    import alphazero.ablate_report as report
-    from alphazero import ablate
+def test_package_exports_its_public_names():
+    """``alphazero.ablate`` is the package's face: every name of ``__all__`` is there, and is
+    the object its defining module holds."""
+    import alphazero.ablate as ablate
+    import alphazero.ablate.report as report
 
     assert all(hasattr(ablate, name) for name in ablate.__all__)
     assert ablate.write_reports is report.write_reports and ablate.Results is report.Results

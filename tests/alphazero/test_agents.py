@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from alphazero.agents import (
+from alphazero.eval.agents import (
     Agent,
     RandomAgent,
     RolloutAgent,
@@ -12,8 +12,8 @@ from alphazero.agents import (
     cached_evaluate,
     parse_agent_spec,
 )
-from alphazero.evaluation import play_match
-from alphazero.rollout import _decode_state, rollout_values
+from alphazero.eval.matches import play_match
+from alphazero.eval.rollout import _decode_state, rollout_values
 from games import get_game
 from games.tictactoe import perfect_values
 from search import SearchParams, uniform_evaluate
@@ -147,8 +147,8 @@ def test_cached_evaluate_gives_the_same_answers_with_fewer_calls():
 
 
 def test_parse_agent_spec_forms(tmp_path):
-    from alphazero.checkpoint import save_checkpoint
-    from alphazero.network import NetworkConfig, PolicyValueNet
+    from nets.checkpoint import save_checkpoint
+    from nets.torch_net import NetworkConfig, PolicyValueNet
 
     assert isinstance(parse_agent_spec(TTT, "random"), RandomAgent)
     assert isinstance(parse_agent_spec(TTT, "solver"), SolverAgent)

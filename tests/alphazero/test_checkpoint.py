@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero.checkpoint import (
+from nets.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     load_checkpoint,
     load_model,
     save_checkpoint,
 )
-from alphazero.network import NetworkConfig, PolicyValueNet, make_evaluate_fn
+from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
 
 CONFIG = NetworkConfig(blocks=1, channels=8, value_hidden=8)
 SHAPE, ACTIONS = (3, 6, 7), 7

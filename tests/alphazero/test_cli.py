@@ -80,7 +80,7 @@ def test_solve(monkeypatch, capsys):
 
 
 def test_console_script_runs():
-    proc = subprocess.run([sys.executable, "-m", "alphazero.cli", "solve", "connect4"],
+    proc = subprocess.run([sys.executable, "-m", "alphazero", "solve", "connect4"],
                           input="4453\n", capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["score"] == -2

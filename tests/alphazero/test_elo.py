@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from alphazero.elo import elo_difference, elo_from_score, format_elo
+from alphazero.eval.elo import elo_difference, elo_from_score, format_elo
 
 
 def test_elo_from_score_known_points():

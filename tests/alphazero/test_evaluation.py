@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero.agents import RandomAgent, SolverAgent
-from alphazero.checkpoint import save_checkpoint
+from alphazero.eval.agents import RandomAgent, SolverAgent
+from nets.checkpoint import save_checkpoint
 from alphazero.config import load_config
-from alphazero.evaluation import append_csv_row, run_ladder
-from alphazero.labelled import (
+from alphazero.eval.matches import append_csv_row, run_ladder
+from alphazero.eval.labelled import (
     LabelledPosition,
     generate_connect4,
     labelled_positions,
@@ -21,7 +21,7 @@ from alphazero.labelled import (
     save_positions,
     tictactoe_positions,
 )
-from alphazero.network import NetworkConfig, PolicyValueNet
+from nets.torch_net import NetworkConfig, PolicyValueNet
 from games import get_game
 from games.connect4_solver import Connect4Solver
 
@@ -157,7 +157,7 @@ def test_tictactoe_positions_and_shares():
 
 
 def test_labelled_command_reports_the_time_per_position(tmp_path, capsys):
-    from alphazero.labelled import main
+    from alphazero.eval.labelled import main
 
     main(["--count", "1", "--seed", "11", "--cache-dir", str(tmp_path)])
     out = capsys.readouterr().out

@@ -8,15 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero.checkpoint import save_checkpoint
+from nets.checkpoint import save_checkpoint
 from alphazero.cli import main
 from alphazero.config import load_config
-from alphazero.labelled import tictactoe_positions
-from alphazero.learned_search import (
-    LearnedSearch, ScoreNet, TrainSearchConfig, reinforce_loss, search_cost, selection_loss,
-    solver_costs, train_learned_search,
+from alphazero.eval.labelled import tictactoe_positions
+from alphazero.learned.training import (
+    TrainSearchConfig,
+    reinforce_loss,
+    search_cost,
+    selection_loss,
+    solver_costs,
+    train_learned_search,
 )
-from alphazero.network import PolicyValueNet, make_evaluate_fn
+from nets.search_weights import LearnedSearch, ScoreNet
+from nets.torch_net import PolicyValueNet, make_evaluate_fn
 from games import get_game
 from search.learned import HIDDEN, NUM_SELECTION_FEATURES, mlp_forward
 
@@ -256,7 +261,7 @@ def test_train_with_learned_arm_checks_its_weights_before_starting(tmp_path, mon
                                                                    capsys):
     import ray
 
-    import alphazero.train as train_module
+    import alphazero.train.driver as train_module
 
     ok = tmp_path / "ttt_search.pt"
     expected = _saved_learned(ok, "tictactoe").weights()
@@ -287,8 +292,8 @@ def test_train_with_learned_arm_checks_its_weights_before_starting(tmp_path, mon
 
 
 def test_shipped_connect4_learned_search_is_for_connect4_only():
-    from alphazero.checkpoint import CheckpointError
-    from alphazero.models import SHIPPED_DIR, resolve_learned
+    from nets.checkpoint import CheckpointError
+    from nets.loader import SHIPPED_DIR, resolve_learned
     from search import SearchParams
 
     path = SHIPPED_DIR / "connect4_search.pt"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero import rundir
+from alphazero.train import rundir
 from alphazero.config import SelfPlayConfig, TrainConfig
-from alphazero.learner import Learner, learning_rate
-from alphazero.network import NetworkConfig
+from alphazero.train.learner import Learner, learning_rate
+from nets.torch_net import NetworkConfig
 from games import get_game
 from search import SearchParams, uniform_evaluate
 from selfplay.worker import SelfPlayWorker

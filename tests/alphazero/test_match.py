@@ -6,9 +6,9 @@ import re
 import chess.pgn
 import pytest
 
-from alphazero.agents import RandomAgent
+from alphazero.eval.agents import RandomAgent
 from alphazero.cli import main
-from alphazero.evaluation import match_pgn, play_match, play_matches
+from alphazero.eval.matches import match_pgn, play_match, play_matches
 from games import get_game
 
 C4 = get_game("connect4")
@@ -135,7 +135,7 @@ def test_tictactoe_pgn_round_trip_of_moves():
 
 
 def test_cli_set_reaches_the_network_agents_search(capsys, monkeypatch):
-    import alphazero.agents as agents
+    import alphazero.eval.agents as agents
 
     seen = []
     real = agents.parse_agent_spec
@@ -167,8 +167,8 @@ def test_cli_bad_set_is_a_clear_error(capsys, override, message):
 def test_cli_seed_names_the_games_play_match_gives_with_agent_seed(capsys, tmp_path):
     """`alphazero match --seed N` and the benchmark scripts seed agents the same way, so a seed
     names the same games in each of them."""
-    from alphazero.agents import parse_agent_spec
-    from alphazero.evaluation import agent_seed
+    from alphazero.eval.agents import parse_agent_spec
+    from alphazero.eval.matches import agent_seed
 
     def moves_only(text):
         return [line for line in text.splitlines() if line and not line.startswith("[")]

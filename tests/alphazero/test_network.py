@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alphazero.network import (
+from nets.torch_net import (
     ILLEGAL_LOGIT,
     JIT_MODES,
     NetworkConfig,
@@ -230,6 +230,6 @@ def test_select_device_cpu_and_auto():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_select_device_cuda_falls_back_to_cpu(caplog):
-    with caplog.at_level(logging.WARNING, logger="alphazero.network"):
+    with caplog.at_level(logging.WARNING, logger="nets.torch_net"):
         assert select_device("cuda") == torch.device("cpu")
     assert "CUDA is not available" in caplog.text

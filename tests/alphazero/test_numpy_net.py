@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero import numpy_net
-from alphazero.checkpoint import (
+from nets import numpy_net
+from nets.checkpoint import (
     CheckpointError,
     UnsupportedCheckpointError,
     load_checkpoint,
@@ -20,9 +20,9 @@ from alphazero.checkpoint import (
     save_checkpoint,
 )
 from alphazero.config import load_config
-from alphazero.models import SHIPPED_DIR
-from alphazero.network import ILLEGAL_LOGIT, PolicyValueNet, make_evaluate_fn
-from alphazero.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
+from nets.loader import SHIPPED_DIR
+from nets.torch_net import ILLEGAL_LOGIT, PolicyValueNet, make_evaluate_fn
+from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
 from games import GAME_NAMES, get_game
 from search import BatchedMCTS
 

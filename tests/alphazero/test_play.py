@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from alphazero.cli import main
-from alphazero.play import (
-    SearchEngine,
+from alphazero.play.terminal import (
     _undo,
     describe_value,
     format_line,
@@ -19,6 +18,7 @@ from alphazero.play import (
     result_text,
     save_pgn,
 )
+from alphazero.play.engine import SearchEngine
 from games import get_game
 from search import SearchParams, uniform_evaluate
 
@@ -80,7 +80,7 @@ def test_chess_session_through_subprocess_saves_pgn(tmp_path):
     pgn = tmp_path / "game.pgn"
     stdin = "e4\nNf9\ne2e5\nundo\nd4\nhint\nO-O\n"  # end of input after the last line
     proc = subprocess.run(
-        [sys.executable, "-m", "alphazero.cli", "play", "chess", "--sims", "16", "--pgn",
+        [sys.executable, "-m", "alphazero", "play", "chess", "--sims", "16", "--pgn",
          str(pgn)], input=stdin, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -165,7 +165,7 @@ def test_search_engine_reuses_and_finds_a_win(arm):
 
 
 def test_session_reports_and_plays_a_proven_win():
-    from alphazero.play import _Session
+    from alphazero.play.terminal import _Session
 
     c4 = get_game("connect4")
     engine = SearchEngine(c4, uniform_evaluate, SearchParams(simulations=64))

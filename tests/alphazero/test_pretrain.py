@@ -8,10 +8,10 @@ import chess.pgn
 import pytest
 import torch
 
-from alphazero.checkpoint import load_model
+from nets.checkpoint import load_model
 from alphazero.cli import main
-from alphazero.network import NetworkConfig, PolicyValueNet
-from alphazero.pretrain import (
+from nets.torch_net import NetworkConfig, PolicyValueNet
+from alphazero.train.pretrain import (
     PretrainOptions,
     evaluate_loss,
     game_positions,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from alphazero.replay import ReplayBuffer, Symmetries
+from alphazero.train.replay import ReplayBuffer, Symmetries
 from games import get_game
 
 TTT = get_game("tictactoe")

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from alphazero.config import load_config
-from alphazero.labelled import labelled_positions, load_positions
-from alphazero.learned_search import LearnedSearch
-from alphazero.models import SHIPPED_DIR, resolve_evaluate
-from alphazero.play import SearchEngine
+from alphazero.eval.labelled import labelled_positions, load_positions
+from nets.search_weights import LearnedSearch
+from nets.loader import SHIPPED_DIR, resolve_evaluate
+from alphazero.play.engine import SearchEngine
 from games import get_game
 from search import BatchedMCTS
 

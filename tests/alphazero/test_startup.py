@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero import models
+from nets import loader as models
 from alphazero.cli import main
 from alphazero.config import load_config
-from alphazero.models import resolve_evaluate
+from nets.loader import resolve_evaluate
 from games import get_game
 
 NO_TORCH_SCRIPT = textwrap.dedent("""

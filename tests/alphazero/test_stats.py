@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from alphazero.stats import Interval, bootstrap_mean, paired_bootstrap
+from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
 
 
 def test_known_difference_is_covered():

@@ -7,7 +7,7 @@ from pathlib import Path
 import chess
 import pytest
 
-from alphazero import stockfish as sf
+from alphazero.eval import stockfish as sf
 from games.chess import GAME
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alphazero import rundir
+from alphazero.train import rundir
 from alphazero.cli import main
-from alphazero.replay import ReplayBuffer
+from alphazero.train.replay import ReplayBuffer
 
 TINY = [
     "network.blocks=1",
@@ -36,7 +36,7 @@ def sets(*items):
 
 def run_cli(*args, timeout=400):
     return subprocess.run(
-        [sys.executable, "-m", "alphazero.cli", "train", *args],
+        [sys.executable, "-m", "alphazero", "train", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -77,7 +77,7 @@ def test_two_iterations_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_time_budget_ends_the_run_with_a_checkpoint(tmp_path):
-    from alphazero.checkpoint import load_checkpoint
+    from nets.checkpoint import load_checkpoint
 
     run_dir = tmp_path / "run"
     proc = train_tiny(run_dir, "train.steps=1000000", "train.minutes=0.25", "train.eval_every=0",
@@ -156,7 +156,7 @@ def test_resume_after_kill_continues_step_and_buffer(tmp_path):
         [
             sys.executable,
             "-m",
-            "alphazero.cli",
+            "alphazero",
             "train",
             "tictactoe",
             "--run-dir",
@@ -207,9 +207,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_missing_evaluation_module_is_logged(monkeypatch, caplog):
-    from alphazero import train_remote as train
+    from alphazero.train import remote as train
 
-    monkeypatch.setitem(sys.modules, "alphazero.evaluation", None)  # import fails
+    monkeypatch.setitem(sys.modules, "alphazero.eval.matches", None)  # import fails
     with caplog.at_level(logging.WARNING):
         assert not train.evaluation_available()
     assert "evaluation ladder unavailable" in caplog.text

@@ -9,13 +9,13 @@ import chess
 import chess.engine
 import pytest
 
-from alphazero.stockfish import StockfishNotFoundError, find_stockfish
-from alphazero.uci import GoLimits, UCIEngine, parse_go, time_budget, value_to_cp
-from alphazero.uci_tree import LOSS, UNKNOWN, WIN, read_root
+from alphazero.eval.stockfish import StockfishNotFoundError, find_stockfish
+from alphazero.uci.protocol import GoLimits, UCIEngine, parse_go, time_budget, value_to_cp
+from alphazero.uci.tree import LOSS, UNKNOWN, WIN, read_root
 from games.chess import GAME, decode_action
 from search import BatchedMCTS, SearchParams, uniform_evaluate
 
-UCI_COMMAND = [sys.executable, "-m", "alphazero.cli", "uci"]
+UCI_COMMAND = [sys.executable, "-m", "alphazero", "uci"]
 MATE_IN_1 = "6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1"  # Ra8#
 MATE_IN_2 = "7k/8/8/8/8/8/R7/1R4K1 w - - 0 1"  # two rooks: e.g. Ra7 Kg8 Rb8#
 MATED_IN_1 = "7k/R7/6K1/8/8/8/8/8 b - - 0 1"  # Kg8 (forced) Ra8#
@@ -455,7 +455,7 @@ def test_engine_pv_follows_the_move_played_on_a_visit_tie():
     higher prior, and the PV must go on below that move (it used to stop at it)."""
     import numpy as np
 
-    from alphazero.play import SearchEngine
+    from alphazero.play.engine import SearchEngine
     from games import get_game
     from search import SearchParams
 

@@ -131,7 +131,7 @@ def test_training_spreads_workers_over_two_nodes(two_node_cluster, tmp_path):
         [
             sys.executable,
             "-m",
-            "alphazero.cli",
+            "alphazero",
             "train",
             "tictactoe",
             "--address",

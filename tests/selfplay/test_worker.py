@@ -128,7 +128,7 @@ def learned_weights(seed=0):
     """A fresh learned search whose last layer is not zero, so it differs from PUCT."""
     import torch
 
-    from alphazero.learned_search import LearnedSearch
+    from nets.search_weights import LearnedSearch
 
     learned = LearnedSearch.fresh(seed, game="tictactoe")
     torch.nn.init.normal_(learned.selection.l3.weight, std=0.5)
@@ -172,9 +172,9 @@ def test_learned_arm_needs_its_weights():
 def test_actor_class_takes_learned_weights_as_arrays():
     """The plain actor class (no Ray) builds its learned search from the arrays it is sent."""
     from alphazero.config import load_config
-    from alphazero.network import PolicyValueNet
+    from nets.torch_net import PolicyValueNet
     from selfplay.actors import SelfPlayActor, learned_arrays
-    from selfplay.weights import numpy_weights
+    from nets.weights import numpy_weights
 
     network = load_config("tictactoe").network
     config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)

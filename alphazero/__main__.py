@@ -1,0 +1,7 @@
+"""``python -m alphazero``: the ``alphazero`` command."""
+
+import sys
+
+from alphazero.cli import main
+
+sys.exit(main())

@@ -1,0 +1,226 @@
+"""The ablation study's configuration: ``AblationConfig`` and its YAML loader.
+
+Also the names every part of the study shares: the arms (``ARMS``, the baseline ``BASELINE``),
+the metrics and the seeds of the three labelled splits. ``alphazero.ablate.study`` runs the studies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alphazero.config import ConfigError, build, config_path
+
+ARMS = ("policy", "puct", "puct_tuned", "gumbel", "learned_readout", "learned_selection",
+        "learned")
+BASELINE = "puct_tuned"
+LEARNED_ARMS = ("learned_readout", "learned_selection", "learned")
+EVALUATION_SEED, TRAINING_SEED, TUNING_SEED = 0, 1, 2
+"""Labelled-position seeds of the three splits (never evaluate on the training split)."""
+METRICS = ("optimal_share", "best_share", "value_error")
+Log = Callable[[str], None]
+
+
+# ---------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class LearnedTraining:
+    """How ablate trains the learned search when no weights file is given."""
+
+    iterations: int = 300
+    """Training iterations (``train_learned_search``)."""
+    positions: int = 2000
+    """Training positions: solver-labelled, labelled seed 1."""
+    batch: int = 32
+    """Decisions (positions) per iteration."""
+    budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
+    """Simulation budgets sampled during training."""
+    seed: int = 0
+    """Seeds the network initialisation and the sampling of decisions."""
+    method: str = "deviation"
+    """Gradient of the selection (``TrainSearchConfig.method``): deviation or reinforce."""
+
+    def __post_init__(self) -> None:
+        if self.method not in ("deviation", "reinforce"):
+            raise ValueError(f"train.method must be deviation or reinforce, not {self.method!r}")
+
+
+@dataclass(frozen=True)
+class BoundaryStudy:
+    """The boundary study: PUCT accuracy against the budget for a series of checkpoints."""
+
+    checkpoints: dict = field(default_factory=dict)
+    """Label -> checkpoint path, in training order; empty: checkpoint_glob, else the main ones."""
+    checkpoint_glob: str = ""
+    """A glob of checkpoints (e.g. runs/connect4-x/checkpoints/step_*.pt), sorted by step."""
+    max_budget: int = 1024
+    """Largest budget: budgets are 1, 2, 4, ... up to this (rounded up to a power of 2)."""
+    positions: int = 1000
+    """Evaluation positions (labelled seed 0)."""
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    """An ablation study (``alphazero/configs/ablate_*.yaml``)."""
+
+    game: str = "connect4"
+    """connect4 or tictactoe (the games with a solver)."""
+    base_config: str = ""
+    """Game config for the network shape and search constants (default: alphazero/configs/GAME.yaml)."""
+    checkpoints: dict = field(default_factory=dict)
+    """Label -> checkpoint path (weak to strong); 'fresh' or 'fresh:SEED' is a new network."""
+    learned_on: str = ""
+    """Label of the checkpoint the learned search is trained on (default: the last one)."""
+    learned_weights: str = ""
+    """Learned search weights (train-search output); empty: train them first (see train).
+    The first train.positions of labelled seed 1 are kept out of evaluation either way: set
+    it to at least the number the weights were trained on."""
+    arms: tuple[str, ...] = ARMS
+    """Arms to compare (puct_tuned is always run: it is the baseline)."""
+    budgets: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
+    """Simulation budgets."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Search seeds (they matter for Gumbel's noise; deterministic arms run once)."""
+    positions: int = 2000
+    """Evaluation positions (labelled seed 0)."""
+    tuning_positions: int = 500
+    """Positions of the tuning split (labelled seed 2) for choosing c_init."""
+    c_grid: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.75, 2.5, 3.5)
+    """Candidate c_init values for tuned PUCT."""
+    strata: tuple[int, ...] = ()
+    """Lower stone-count bounds of the strata reported separately (e.g. [16, 20, 24])."""
+    openings: int = 50
+    """Balanced openings for the matches; each is played twice, colours swapped."""
+    match_checkpoints: tuple[str, ...] = ()
+    """Labels of the checkpoints whose arms play the head-to-head matches (empty: all). The
+    matches cost far more than the labelled positions; limiting them keeps a run in hours."""
+    match_arms: tuple[str, ...] = ()
+    """Arms that play tuned PUCT head to head (empty: every arm in ``arms``)."""
+    opening_plies: tuple[int, ...] = (4, 8)
+    """Fewest and most random plies of an opening."""
+    opening_margin: int = 2
+    """An opening is balanced when |solver score| <= this (0: draws only)."""
+    gumbel_noise: bool = True
+    """Gumbel arm samples Gumbel noise at the root (as in Gumbel AlphaZero); else deterministic."""
+    batch_size: int = 128
+    """Positions searched together (one network call per simulation step)."""
+    resamples: int = 2000
+    """Bootstrap resamples."""
+    confidence: float = 0.95
+    """Confidence of the bootstrap and Elo intervals."""
+    threads: int = 1
+    """Torch threads."""
+    train: LearnedTraining = field(default_factory=LearnedTraining)
+    boundary: BoundaryStudy = field(default_factory=BoundaryStudy)
+
+    def __post_init__(self) -> None:
+        if self.game not in ("connect4", "tictactoe"):
+            raise ValueError(f"ablate needs a solver: game must be connect4 or tictactoe, not "
+                             f"{self.game!r}")
+        _check_checkpoints(self.checkpoints, "checkpoints")
+        _check_checkpoints(self.boundary.checkpoints, "boundary.checkpoints")
+        unknown = [a for a in self.arms if a not in ARMS]
+        if unknown:
+            raise ValueError(f"unknown arm {unknown[0]!r} in arms (known: {', '.join(ARMS)})")
+        missing = [m for m in self.match_checkpoints if m not in self.checkpoints]
+        if missing:
+            raise ValueError(f"match_checkpoints: {missing[0]!r} is not a checkpoint label")
+        if any(a not in self.arms or a == BASELINE for a in self.match_arms):
+            raise ValueError(f"match_arms must be arms of `arms` other than {BASELINE}")
+        if self.learned_on and self.learned_on not in self.checkpoints:
+            raise ValueError(f"learned_on {self.learned_on!r} is not a checkpoint label")
+        if not self.budgets or min(self.budgets) < 1 or not self.seeds or not self.c_grid:
+            raise ValueError("budgets (>= 1), seeds and c_grid must be non-empty")
+        if len(self.opening_plies) != 2 or not 0 <= self.opening_plies[0] <= \
+                self.opening_plies[1]:
+            raise ValueError("opening_plies must be [fewest, most] with 0 <= fewest <= most")
+        for name in ("positions", "tuning_positions", "openings", "batch_size", "resamples",
+                     "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.boundary.max_budget < 1 or self.boundary.positions < 1:
+            raise ValueError("boundary.max_budget and boundary.positions must be >= 1")
+
+    @property
+    def learned_label(self) -> str:
+        return self.learned_on or (list(self.checkpoints)[-1] if self.checkpoints else "")
+
+    @property
+    def wants_learned(self) -> bool:
+        return any(arm in LEARNED_ARMS for arm in self.arms)
+
+    @property
+    def ordered_arms(self) -> list[str]:
+        """The arms run, the baseline first."""
+        return [BASELINE] + [a for a in self.arms if a != BASELINE]
+
+
+def _check_checkpoints(mapping: Any, key: str) -> None:
+    if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise ValueError(f"{key} must map labels to checkpoint paths (label: path)")
+
+
+def quick_config(cfg: AblationConfig) -> AblationConfig:
+    """A smoke-test version of ``cfg``: two budgets, few positions, games and iterations."""
+    grid = sorted(cfg.c_grid)
+    return dataclasses.replace(
+        cfg, budgets=tuple(sorted(cfg.budgets)[:2]), seeds=cfg.seeds[:2],
+        positions=min(cfg.positions, 64), tuning_positions=min(cfg.tuning_positions, 32),
+        c_grid=tuple(dict.fromkeys([grid[0], grid[len(grid) // 2], grid[-1]])),
+        openings=min(cfg.openings, 2), resamples=min(cfg.resamples, 500),
+        batch_size=min(cfg.batch_size, 64),
+        train=dataclasses.replace(cfg.train, iterations=min(cfg.train.iterations, 3),
+                                  positions=min(cfg.train.positions, 64),
+                                  batch=min(cfg.train.batch, 8),
+                                  budgets=tuple(sorted(cfg.budgets)[:2])),
+        boundary=dataclasses.replace(cfg.boundary, max_budget=min(cfg.boundary.max_budget, 16),
+                                     positions=min(cfg.boundary.positions, 32)))
+
+
+def ablation_config_path(name_or_path: str) -> Path:
+    """A file path, or ``alphazero/configs/ablate_NAME.yaml`` / ``alphazero/configs/NAME.yaml`` for a bare name."""
+    path = Path(name_or_path)
+    if path.is_file() or path.suffix in (".yaml", ".yml"):
+        return path
+    for candidate in (config_path(f"ablate_{name_or_path}"), config_path(name_or_path)):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def load_ablation_config(name_or_path: str, *, quick: bool = False) -> AblationConfig:
+    """Read an ablation YAML; unknown keys are a ``ConfigError`` naming them."""
+    path = ablation_config_path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"ablation config {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    cfg = build(AblationConfig, data)
+    return quick_config(cfg) if quick else cfg
+
+
+def boundary_checkpoints(cfg: AblationConfig) -> dict[str, str]:
+    """The boundary study's checkpoints: its own list, its glob (by step), or the main ones."""
+    if cfg.boundary.checkpoints:
+        return dict(cfg.boundary.checkpoints)
+    if cfg.boundary.checkpoint_glob:
+        paths = glob.glob(cfg.boundary.checkpoint_glob)
+        if not paths:
+            raise ConfigError(f"boundary.checkpoint_glob {cfg.boundary.checkpoint_glob!r} "
+                              "matches no file")
+
+        def step(path: str) -> tuple[int, str]:
+            numbers = re.findall(r"\d+", Path(path).stem)
+            return (int(numbers[-1]) if numbers else -1, path)
+
+        return {Path(p).stem: p for p in sorted(paths, key=step)}
+    return dict(cfg.checkpoints)

@@ -1,0 +1,62 @@
+"""The ``alphazero`` command: one console script, a subcommand per job.
+
+Each subcommand lives in its own module of this package, which parses its arguments
+(``register``) and calls library functions (``cmd_*``). Errors a person can fix (bad config,
+missing or corrupt checkpoint, bad arguments) end with one clear line on stderr and exit
+status 2, never a traceback. The command modules import what their work needs inside
+``cmd_*``: torch and Ray take seconds to import, and ``analyse``, ``play`` and ``uci`` must
+start without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from alphazero.cli import (
+    ablate,
+    analyse,
+    match,
+    play,
+    pretrain,
+    solve,
+    train,
+    train_search,
+    uci,
+)
+from alphazero.cli.common import EXIT_USAGE, UsageError, say
+from alphazero.config import ConfigError
+from nets.checkpoint import CheckpointError
+
+COMMANDS = (analyse, solve, pretrain, train, play, uci, match, train_search, ablate)
+"""The modules that each add one subcommand with ``register(subparsers)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alphazero", description="AlphaZero-style training and play with a learnable search.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (UsageError, ConfigError, CheckpointError) as err:
+        say(f"alphazero {args.command}: error: {err}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""``alphazero train``: parse the command line, resolve the config and run directory, train."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from alphazero.cli.common import UsageError
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines that do not break the progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a network by self-play (Ray workers, learner, evaluation ladder)",
+        description="Self-play training. CONFIG is a YAML file or a game name meaning "
+        "alphazero/configs/<game>.yaml. Writes the resolved config, checkpoints, TensorBoard logs and a "
+        "summary to the run directory (default runs/<game>-<timestamp>).",
+    )
+    p.add_argument(
+        "config",
+        nargs="?",
+        metavar="CONFIG",
+        help="config file or game name (optional with --resume)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last readable checkpoint, "
+        "with its saved config.yaml (plus any --set)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="RAY_ADDRESS",
+        help="join this Ray cluster (default: start a local Ray instance)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.steps=200",
+    )
+    p.add_argument("--run-dir", metavar="DIR", help="run directory for a new run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+
+def resolve_run(args: argparse.Namespace):
+    """(config, run directory, resume?) from the command line; UsageError if inconsistent."""
+    from alphazero.train import rundir
+    from alphazero.config import load_config
+
+    if args.resume:
+        if args.run_dir:
+            raise UsageError("--run-dir and --resume both name a run directory: give one")
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise UsageError(f"{run_dir} is not a run directory (no config.yaml)")
+        config = rundir.read_config(run_dir, args.set)
+        if args.config and load_config(args.config).game != config.game:
+            raise UsageError(f"{run_dir} is a {config.game} run, not {args.config}")
+        return config, run_dir, True
+    if not args.config:
+        raise UsageError("give a CONFIG (a file or a game name) or --resume RUN_DIR")
+    config = load_config(args.config, args.set)
+    run_dir = Path(args.run_dir) if args.run_dir else rundir.new_run_dir(config.game)
+    if rundir.list_checkpoints(run_dir):
+        raise UsageError(
+            f"{run_dir} already holds checkpoints: continue it with --resume {run_dir}"
+        )
+    return config, run_dir, False
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config, run_dir, resume = resolve_run(args)
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    from alphazero.train.driver import train
+
+    result = train(
+        config, run_dir=run_dir, resume=resume, address=args.address, progress=not args.no_progress
+    )
+    print(result.summary(), flush=True)
+    return 0

@@ -1,0 +1,151 @@
+"""``alphazero train-search``: train the learned search against the solver (or 8x search)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train-search", help="train the learned search rule on a fixed network",
+        description="Trains the learned selection and readout of the search for a network "
+        "checkpoint. The signal is the cost of the search's final move: against the solver "
+        "(connect4, tictactoe) or against the same network searching with 8x the budget.")
+    p.add_argument("config", help="config file or game name (alphazero/configs/GAME.yaml)")
+    p.add_argument("--checkpoint", required=True, help="the network the search is trained for")
+    p.add_argument("--out", help="where to write the weights (default: RUN_DIR/search.pt)")
+    p.add_argument("--run-dir", help="TensorBoard logs and weights (default runs/...)")
+    p.add_argument("--iterations", type=int, default=300)
+    p.add_argument("--budgets", default="4,8,16,32,64",
+                   help="comma-separated simulation budgets to train over")
+    p.add_argument("--positions", type=int, default=2000,
+                   help="training positions (Connect Four: solver-labelled, seed 1)")
+    p.add_argument("--batch", type=int, default=32, help="decisions per iteration")
+    p.add_argument("--teacher", choices=["auto", "solver", "search"], default="auto",
+                   help="cost of a move: solver labels, or the network with 8x the budget")
+    p.add_argument("--method", choices=["deviation", "reinforce"], default="deviation",
+                   help="gradient of the selection: deviation (every child of a sampled "
+                   "decision tried, exact expectation) or reinforce (every decision of a "
+                   "search sampled, a paired PUCT search as the baseline; one search per "
+                   "position)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_train_search)
+
+
+def _budgets(text: str) -> tuple[int, ...]:
+    from alphazero.cli.common import UsageError
+
+    try:
+        budgets = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise UsageError(f"--budgets must be comma-separated integers, not {text!r}") from None
+    if not budgets or min(budgets) < 1:
+        raise UsageError("--budgets must be positive")
+    return budgets
+
+
+def training_positions(game, evaluate, params, count: int, teacher: str, budgets, seed: int):
+    """(states, costs float[P, A]) for training: solver labels or an 8x-budget teacher."""
+    import numpy as np
+
+    from alphazero.learned.training import solver_costs
+    from alphazero.eval.labelled import labelled_positions
+
+    if teacher == "solver":
+        positions = labelled_positions(game, count, seed=seed + 1)  # seed 0: evaluation
+        states = [p.state() for p in positions]
+        return states, np.stack([solver_costs(p.scores, game.num_actions) for p in positions])
+    from search import BatchedMCTS
+
+    rng = np.random.default_rng(seed + 1)
+    states = []
+    while len(states) < count:
+        state = game.initial_state()
+        for _ in range(int(rng.integers(2, 30))):
+            legal = np.flatnonzero(game.legal_mask(state))
+            if legal.size == 0:
+                break
+            state = game.apply(state, int(rng.choice(legal)))
+        if not game.is_terminal(state):
+            states.append(state)
+    big = dataclasses.replace(params, arm="puct", simulations=8 * max(budgets))
+    costs = []
+    for start in range(0, count, 64):
+        chunk = states[start:start + 64]
+        mcts = BatchedMCTS(game, evaluate, big, batch_size=len(chunk), seed=seed)
+        mcts.set_roots(chunk)
+        policy = mcts.run().policy
+        legal = np.stack([game.legal_mask(s) for s in chunk])
+        cost = 1.0 - policy / policy.max(axis=1, keepdims=True)
+        costs.append(np.where(legal, cost, 2.0))
+    return states, np.concatenate(costs)
+
+
+def cmd_train_search(args: argparse.Namespace) -> int:
+    import numpy as np
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm import tqdm
+
+    from nets.checkpoint import load_model
+    from alphazero.cli.common import UsageError
+    from alphazero.config import load_config
+    from alphazero.learned.training import TrainSearchConfig, search_cost, train_learned_search
+    from nets.torch_net import make_evaluate_fn
+    from games import get_game
+
+    config = load_config(args.config, args.set)
+    game = get_game(config.game)
+    if game.name == "chess":
+        raise UsageError("train-search supports connect4 and tictactoe so far")
+    budgets = _budgets(args.budgets)
+    teacher = args.teacher
+    if teacher == "auto":
+        teacher = "solver" if game.name in ("connect4", "tictactoe") else "search"
+    model, _ = load_model(args.checkpoint, expected_game=game.name)
+    evaluate = make_evaluate_fn(model)
+    run_dir = Path(args.run_dir or f"runs/{game.name}-search-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else run_dir / "search.pt"
+    print(f"train-search {game.name}: network {args.checkpoint}, teacher {teacher}, method "
+          f"{args.method}, budgets {budgets}, run dir {run_dir}", flush=True)
+    states, costs = training_positions(game, evaluate, config.search, args.positions, teacher,
+                                       budgets, args.seed)
+    held_states, held_costs = training_positions(game, evaluate, config.search,
+                                                 min(500, args.positions), teacher, budgets,
+                                                 args.seed + 100)
+    cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions_per_batch=args.batch,
+                            iterations=args.iterations, seed=args.seed)
+    writer = SummaryWriter(str(run_dir))
+    bar = tqdm(total=args.iterations, desc="train-search", unit="it")
+
+    def log(it: int, stats: dict) -> None:
+        for key, value in stats.items():
+            if np.isfinite(value):
+                writer.add_scalar(key, value, it)
+        bar.update(1)
+        bar.set_postfix(cost=f"{stats['charts/search_cost']:.3f}", budget=stats["charts/budget"])
+
+    before = {b: search_cost(game, evaluate, config.search, None, held_states, held_costs, b)
+              for b in budgets}
+    learned = train_learned_search(game, evaluate, config.search, states, costs, cfg, log=log)
+    bar.close()
+    learned.meta.update({"game": game.name, "network": str(args.checkpoint),
+                         "budgets": list(budgets), "teacher": teacher,
+                         "method": args.method, "iterations": args.iterations})
+    learned.save(out)
+    weights = learned.weights()
+    print(f"\nheld-out cost of the chosen move ({len(held_states)} positions; 0 = keeps the "
+          f"game-theoretic value):\n| budget | PUCT | learned |\n|---|---|---|")
+    for b in budgets:
+        after = search_cost(game, evaluate, config.search, weights, held_states, held_costs, b)
+        writer.add_scalar("eval/cost_puct", before[b], b)
+        writer.add_scalar("eval/cost_learned", after, b)
+        print(f"| {b} | {before[b]:.3f} | {after:.3f} |")
+    writer.close()
+    print(f"weights written to {out}; use them with --set search.arm=learned "
+          f"--set search.learned_weights={out}")
+    return 0

@@ -1,0 +1,234 @@
+"""Playing against the engine in a terminal (``alphazero play``).
+
+``play_session`` is the interactive loop behind ``alphazero play``: it reads moves and commands
+line by line, answers bad input with one line and a new prompt, and ends cleanly at end of input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+from alphazero.play.engine import Analysis, SearchEngine
+from games.base import Game, GameError
+
+
+# ------------------------------------------------------------------------------- notation
+def player_name(game: Game, player: int) -> str:
+    """"White"/"Black" for chess, "X"/"O" for the others (player 0 moves first)."""
+    if game.name == "chess":
+        return ("White", "Black")[player]
+    return ("X", "O")[player]
+
+
+def format_move(game: Game, state: Any, action: int) -> str:
+    """A move in the notation people read: SAN for chess, the game's own otherwise."""
+    san = getattr(game, "format_move_san", None)
+    return san(state, action) if san is not None else game.format_move(state, action)
+
+
+def format_line(game: Game, state: Any, actions: list[int]) -> str:
+    """A sequence of moves from ``state``, chess with move numbers ("12. Nf3 Nc6")."""
+    words = []
+    for i, action in enumerate(actions):
+        if game.name == "chess":
+            number = state.fullmove_number
+            if state.turn:
+                words.append(f"{number}.")
+            elif i == 0:
+                words.append(f"{number}...")
+        words.append(format_move(game, state, action))
+        state = game.apply(state, action)
+    return " ".join(words)
+
+
+def describe_value(game: Game, state: Any, value: float, *, mate: int | None = None) -> str:
+    """A value for the side to move as a win probability for that side, or a proven win:
+    ``mate`` moves of the winner to a forced win, negative when the side to move loses."""
+    player = game.to_play(state)
+    if mate:
+        winner = player_name(game, player if mate > 0 else 1 - player)
+        return f"{winner} wins by force in {abs(mate)} move{'s' if abs(mate) > 1 else ''}"
+    return f"{player_name(game, player)} {100 * (value + 1) / 2:.0f}% to win (value {value:+.2f})"
+
+
+def result_text(game: Game, state: Any) -> tuple[str, str]:
+    """(PGN-style result "1-0" / "0-1" / "1/2-1/2", a sentence) of a finished game."""
+    reason_fn = getattr(game, "outcome_reason", None)
+    reason = reason_fn(state) if reason_fn is not None else None
+    value = game.terminal_value(state)
+    if value == 0:
+        return "1/2-1/2", f"Draw{f' by {reason}' if reason else ''}."
+    winner = 1 - game.to_play(state) if value < 0 else game.to_play(state)
+    result = "1-0" if winner == 0 else "0-1"
+    return result, f"{player_name(game, winner)} wins{f' by {reason}' if reason else ''}."
+
+
+# -------------------------------------------------------------------------------- session
+HELP = """Commands:
+  <move>   play a move ({notation})
+  undo     take back your last move (and the engine's reply)
+  hint     ask the engine for a move for you
+  eval     the engine's evaluation of the position
+  help     this text
+  quit     leave the game (end of input does the same)"""
+
+NOTATION = {
+    "chess": "SAN like Nf3, exd5, O-O, e8=Q or UCI like g1f3",
+    "connect4": "a column digit 1-7",
+    "tictactoe": "a cell digit 1-9, row by row from the top left",
+}
+
+
+def play_session(game: Game, engine: SearchEngine, *, human: int, simulations: int,
+                 lines: Iterator[str], out: TextIO, pgn_path: str | Path | None = None,
+                 engine_name: str = "alphazero") -> str:
+    """Play one game on ``out``, the human's moves read from ``lines``; returns the result
+    ("1-0", "0-1", "1/2-1/2", or "*" when the game was left unfinished).
+
+    ``human`` is the human's player index (0 moves first). Chess games are written to
+    ``pgn_path`` (if given) when the session ends.
+    """
+    session = _Session(game, engine, human, simulations, out)
+    result = session.run(lines)
+    if game.name == "chess" and pgn_path is not None:
+        path = save_pgn(session.state, pgn_path, result=result, human=human,
+                        engine_name=engine_name)
+        session.say(f"Game saved to {path}")
+    return result
+
+
+class _Session:
+    """The state of one game in ``play_session``: the position and the moves played."""
+
+    def __init__(self, game: Game, engine: SearchEngine, human: int, simulations: int,
+                 out: TextIO):
+        self.game, self.engine, self.human = game, engine, human
+        self.simulations = simulations
+        self.out = out
+        self.state = game.initial_state()
+        self.history: list[tuple[Any, int]] = []  # (state before, action) of every move
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def run(self, lines: Iterator[str]) -> str:
+        game = self.game
+        self.engine.set_position(self.state)
+        self.say(f"You play {player_name(game, self.human)}; the engine plays "
+                 f"{player_name(game, 1 - self.human)}. Type 'help' for commands.")
+        show_board = True
+        while True:
+            if show_board:
+                self.say()
+                self.say(game.render(self.state))
+            if game.is_terminal(self.state):
+                result, sentence = result_text(game, self.state)
+                self.say(f"Game over: {sentence}" + (f" ({result})" if game.name == "chess"
+                                                     else ""))
+                return result
+            if game.to_play(self.state) != self.human:
+                self._engine_move()
+                show_board = True
+                continue
+            self.out.write(f"{player_name(game, self.human)} to move> ")
+            self.out.flush()
+            try:
+                text = next(lines).strip()
+            except StopIteration:
+                self.say()
+                self.say("End of input: the game is left unfinished (*).")
+                return "*"
+            if text.lower() in ("quit", "exit", "resign"):
+                self.say("You left the game (*).")
+                return "*"
+            show_board = self._human_input(text)
+
+    def _search(self) -> tuple[Analysis, str]:
+        """Search, then (the answer, the evaluation in words). A win or loss the tree proves
+        (alphazero/uci_tree.py) decides the move, the line and the words."""
+        from alphazero.uci.tree import principal_line, read_root
+
+        analysis = self.engine.search(self.simulations)
+        report = read_root(self.engine.mcts)
+        if analysis.action >= 0:
+            action = report.choose(analysis.action)
+            pv = report.line or principal_line(self.engine.mcts, action)
+            analysis = dataclasses.replace(analysis, action=action, pv=pv)
+        return analysis, describe_value(self.game, self.state, analysis.value, mate=report.mate)
+
+    def _engine_move(self) -> None:
+        game, state = self.game, self.state
+        analysis, value = self._search()
+        self.say(f"Engine plays {format_move(game, state, analysis.action)}")
+        self.say(f"  eval: {value}; {analysis.simulations} simulations")
+        self.say(f"  pv: {format_line(game, state, analysis.pv)}")
+        self.history.append((state, analysis.action))
+        self.state = self.engine.play(analysis.action)
+
+    def _human_input(self, text: str) -> bool:
+        """Handle a move or command; True when the position changed (draw the board)."""
+        game, command = self.game, text.lower()
+        if not text:
+            return False
+        if command in ("help", "?"):
+            self.say(HELP.format(notation=NOTATION.get(game.name, "the game's notation")))
+            return False
+        if command == "undo":
+            taken_back = _undo(game, self.history, self.human)
+            if taken_back is None:
+                self.say("Nothing to undo.")
+                return False
+            self.state, taken = taken_back
+            self.say(f"Took back {taken} move{'s' if taken > 1 else ''}.")
+            self.engine.set_position(self.state)
+            return True
+        if command in ("hint", "eval"):
+            analysis, value = self._search()
+            if command == "hint":
+                self.say(f"Hint: {format_move(game, self.state, analysis.action)}; eval {value}")
+            else:
+                self.say(f"Eval: {value}; network alone {analysis.network_value:+.2f}; pv "
+                         f"{format_line(game, self.state, analysis.pv)}")
+            return False
+        try:
+            action = game.parse_move(self.state, text)
+            move_text = format_move(game, self.state, action)
+        except GameError as err:
+            self.say(f"Not a move: {err}. Type 'help' for commands.")
+            return False
+        self.say(f"You play {move_text}")
+        self.history.append((self.state, action))
+        self.state = self.engine.play(action)
+        return True
+
+
+def _undo(game: Game, history: list[tuple[Any, int]], human: int) -> tuple[Any, int] | None:
+    """Take back the human's last move and the engine's replies after it: (position, plies
+    taken back), or None when the human has made no move yet."""
+    for i in range(len(history) - 1, -1, -1):
+        if game.to_play(history[i][0]) == human:
+            state, taken = history[i][0], len(history) - i
+            del history[i:]
+            return state, taken
+    return None
+
+
+def save_pgn(board, path: str | Path, *, result: str, human: int,
+             engine_name: str = "alphazero") -> Path:
+    """Write a chess game (a ``chess.Board`` with its moves) as PGN; returns the path."""
+    import chess.pgn
+
+    game = chess.pgn.Game.from_board(board)
+    game.headers["Event"] = "alphazero play"
+    game.headers["Date"] = datetime.date.today().strftime("%Y.%m.%d")
+    names = ["You", engine_name] if human == 0 else [engine_name, "You"]
+    game.headers["White"], game.headers["Black"] = names
+    game.headers["Result"] = result
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(game) + "\n", encoding="utf-8")
+    return path

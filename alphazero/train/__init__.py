@@ -1,0 +1,1 @@
+"""Training: the self-play driver and learner, the replay buffer, run directories, pretraining."""

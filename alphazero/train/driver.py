@@ -1,0 +1,485 @@
+"""Training: self-play workers, a learner and the evaluation ladder, orchestrated with Ray.
+
+    workers (Ray actors, SPREAD) --games--> learner actor (replay buffer, SGD) --weights-->
+    ray.put once per version --> workers / inference server;  learner --> checkpoints;
+    driver --> TensorBoard, progress bar, evaluation ladder (a Ray task), summary.
+
+The driver never blocks on one worker: it collects whatever finishes with ``ray.wait`` and
+keeps two ``play`` calls queued per worker so self-play never stalls while it is busy. The
+learner only trains as fast as the sample-reuse budget allows (see ``Learner``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+import torch
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from tqdm import tqdm
+
+from alphazero.train import rundir
+from nets.checkpoint import save_checkpoint
+from nets.files import atomic_write_text
+from alphazero.config import Config, ConfigError, to_dict
+from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
+from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
+from alphazero.train.remote import ladder_task as _ladder_task
+from games import get_game
+from selfplay.actors import learned_arrays, start_inference_server, start_workers
+
+logger = logging.getLogger(__name__)
+PLAYS_IN_FLIGHT = 2  # per worker: one running, one queued
+
+
+def train(
+    config: Config,
+    *,
+    run_dir: Path,
+    resume: bool = False,
+    address: str | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; return its figures."""
+    return _Trainer(config, run_dir, resume=resume, address=address, progress=progress).run()
+
+
+class _Trainer:
+    def __init__(
+        self, config: Config, run_dir: Path, *, resume: bool, address: str | None, progress: bool
+    ):
+        self.config = config
+        self.cfg = config.train
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.address = address
+        self.progress = progress
+        self.game = get_game(config.game)
+        # Checked here, before Ray starts: a missing or wrong file is one clear error.
+        self.learned = learned_arrays(learned_search_weights(self.game, config.search))
+        self.step = self.start_step = 0
+        self.version = 0
+        self.positions_added = 0  # the driver's mirror of the learner's count
+        self.buffer_size = 0
+        self.train_ref = None
+        self.waiting_for_data = False
+        self.plays: dict[Any, tuple[int, Any]] = {}  # stats ref -> (worker, trajectories ref)
+        self.evals: dict[Any, tuple] = {}  # metrics ref -> (step, weights ref, checkpoints)
+        self.weights_ref = None
+        self.losses: dict[str, float] = {}
+        self.evaluation: dict[str, float] = {}
+        self.evaluation_step: int | None = None
+        self.best_score = float("-inf")
+        self.last_checkpoint: Path | None = None
+        self.checkpoint_step = -1
+        self.elapsed_before = 0.0  # training seconds spent before a resume (train.minutes)
+        self.loop_started: float | None = None
+        self.meter = SelfPlayMeter()
+        self.games_by_node: Counter = Counter()
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> TrainResult:
+        started = time.time()
+        self._init_ray()
+        self.writer = None
+        self.bar = None
+        try:
+            self._start()
+            self._loop()
+            self._finish()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            if self.writer is not None:
+                self.writer.close()
+            ray.shutdown()
+        result = self._result(time.time() - started)
+        atomic_write_text(
+            self.run_dir / "summary.json", json.dumps(result.as_json(), indent=2) + "\n"
+        )
+        return result
+
+    def _init_ray(self) -> None:
+        common = {
+            "include_dashboard": False,
+            "logging_level": logging.WARNING,
+            "log_to_driver": True,
+        }
+        if self.address:
+            ray.init(address=self.address, **common)
+        else:
+            sp = self.config.selfplay
+            cpus = max(os.cpu_count() or 1, sp.workers)
+            ray.init(address="local", num_cpus=cpus, object_store_memory=1 << 30, **common)
+        torch.set_num_threads(1)
+        self.node_id = ray.get_runtime_context().get_node_id()
+        self.here = NodeAffinitySchedulingStrategy(node_id=self.node_id, soft=False)
+
+    def _start(self) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        config, game = self.config, self.game
+        self.ladder = self.cfg.eval_every > 0 and evaluation_available()
+        gpu = 0.5 if config.device != "cpu" and ray.cluster_resources().get("GPU", 0) else 0
+        self.learner = (
+            ray.remote(LearnerActor)
+            .options(num_cpus=0, num_gpus=gpu, scheduling_strategy=self.here)
+            .remote(game.name, config.network, config)
+        )
+        if self.resume:
+            self._restore()
+        rundir.write_config(self.run_dir, config)
+        self.writer = SummaryWriter(
+            str(self.run_dir), purge_step=self.step if self.resume else None
+        )
+        self.writer.add_text(
+            "config", "```\n" + json.dumps(to_dict(config), indent=1) + "\n```", self.step
+        )
+        sp = config.selfplay
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if sp.workers > cpus:
+            raise ConfigError(
+                f"selfplay.workers={sp.workers} needs {sp.workers} CPUs, but the "
+                f"Ray cluster has {cpus:g}"
+            )
+        self.server = None
+        if sp.inference_server:
+            self.server = start_inference_server(
+                game.name,
+                config.network,
+                device=config.device,
+                clients=sp.workers,
+                max_wait_s=sp.inference_wait_ms / 1000,
+            )
+        seed = self.cfg.seed * 1_000_003 + self.step  # a resumed run plays new games
+        self.workers = start_workers(
+            sp.workers,
+            game.name,
+            config.network,
+            config.search,
+            sp,
+            seed=seed,
+            server=self.server,
+            learned=self.learned,
+        )
+        nodes = ray.get([w.node.remote() for w in self.workers])  # wait until all are up
+        logger.info("%d self-play workers on %d node(s)", len(nodes), len(set(nodes)))
+        self._publish()
+        for w in range(len(self.workers)):
+            for _ in range(PLAYS_IN_FLIGHT):
+                self._submit_play(w)
+        tty = sys.stderr.isatty()
+        self.bar = tqdm(
+            total=self.cfg.steps,
+            initial=self.step,
+            desc=f"train {game.name}",
+            unit="step",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=not self.progress,
+            mininterval=0.5 if tty else 60.0,
+            maxinterval=10.0 if tty else 600.0,
+        )
+        logger.info("%s; run directory %s", rundir.config_summary(config), self.run_dir)
+
+    def _restore(self) -> None:
+        path, counters = rundir.restore_latest(
+            self.run_dir, lambda path: ray.get(self.learner.resume.remote(str(path)))
+        )
+        self.step = self.start_step = counters["step"]
+        self.positions_added = counters["positions_added"]
+        self.buffer_size = counters["buffer_size"]
+        self.version = counters["version"]
+        self.best_score = counters["best_score"]
+        self.elapsed_before = counters["elapsed_seconds"]
+        self.last_checkpoint = path
+        self.checkpoint_step = self.step
+        logger.info(
+            "resumed from %s: step %d, %d positions in the replay buffer",
+            path,
+            self.step,
+            self.buffer_size,
+        )
+
+    # ------------------------------------------------------------------ loop
+    def _elapsed(self) -> float:
+        """Training seconds spent by the run, across resumes."""
+        now = time.time()
+        return self.elapsed_before + (now - (self.loop_started or now))
+
+    def _time_progress(self) -> float:
+        """Share of train.minutes spent (0 without a time budget)."""
+        if self.cfg.minutes <= 0:
+            return 0.0
+        return min(self._elapsed() / (60.0 * self.cfg.minutes), 1.0)
+
+    def _at_end(self) -> bool:
+        return self.step >= self.cfg.steps or self._time_progress() >= 1.0
+
+    def _loop(self) -> None:
+        self.loop_started = time.time()
+        while not (self._at_end() and self.train_ref is None):
+            self._maybe_train()
+            refs = list(self.plays) + list(self.evals)
+            if self.train_ref is not None:
+                refs.append(self.train_ref)
+            ready, _ = ray.wait(refs, num_returns=1, timeout=5.0)
+            for ref in ready:
+                if ref == self.train_ref:
+                    self._on_trained(ref)
+                elif ref in self.plays:
+                    self._on_played(ref)
+                else:
+                    self._on_evaluated(ref)
+            self._log_selfplay()
+        if self.checkpoint_step != self.step:  # time ran out while waiting for games
+            logger.info("time budget of %g minutes spent at step %d", self.cfg.minutes, self.step)
+            self._after_steps(at_end=True)
+
+    def _maybe_train(self) -> None:
+        if self.train_ref is not None or self.waiting_for_data or self._at_end():
+            return
+        if self.buffer_size < self.cfg.min_buffer:
+            return
+        budget = int(self.cfg.sample_reuse * self.positions_added // self.cfg.batch_size)
+        # Train up to the next step where something happens (publish, checkpoint, ladder).
+        targets = [
+            budget,
+            self.cfg.steps,
+            _next_multiple(self.step, self.cfg.publish_every),
+            _next_multiple(self.step, self.cfg.checkpoint_every),
+        ]
+        if self.cfg.eval_every > 0:
+            targets.append(_next_multiple(self.step, self.cfg.eval_every))
+        if min(targets) > self.step:
+            self.train_ref = self.learner.train.remote(
+                min(targets) - self.step, self._time_progress()
+            )
+
+    def _on_trained(self, ref) -> None:
+        self.train_ref = None
+        metrics = ray.get(ref)
+        done = metrics.pop("steps_done")
+        if done == 0:
+            self.waiting_for_data = True
+            return
+        self.step = metrics.pop("step")
+        self.buffer_size = metrics.pop("buffer_size")
+        for key in ("positions_added", "games"):
+            metrics.pop(key)
+        self.losses = metrics
+        for key, value in metrics.items():
+            self.writer.add_scalar(key, value, self.step)
+        self.bar.update(done)
+        self._postfix()
+        self._after_steps(at_end=self._at_end())
+
+    def _after_steps(self, *, at_end: bool) -> None:
+        """Publish, checkpoint and run the ladder when the step (or the run's end) calls for it."""
+        evaluate = self.ladder and (self.step % self.cfg.eval_every == 0 or at_end)
+        if self.step % self.cfg.publish_every == 0 or at_end or evaluate:
+            self._publish()  # the ladder evaluates the published weights
+        if self.step % self.cfg.checkpoint_every == 0 or at_end:
+            self._checkpoint()
+        if evaluate:
+            self._evaluate()
+
+    def _on_played(self, ref) -> None:
+        worker, trajectories = self.plays.pop(ref)
+        try:
+            stats = ray.get(ref)
+        except ray.exceptions.RayError as err:
+            logger.warning(
+                "self-play worker %d failed (%s); starting a new one", worker, last_line(err)
+            )
+            self._replace_worker(worker)
+            return
+        self._submit_play(worker)
+        if stats["positions"] > 0:
+            self.learner.add.remote(trajectories)  # the learner fetches it from the store
+            self.positions_added += stats["positions"]
+            self.buffer_size = min(self.buffer_size + stats["positions"], self.cfg.buffer_size)
+            self.waiting_for_data = False
+        self.meter.add(stats)
+        self.games_by_node[stats["node_id"]] += stats["games"]
+        self._postfix()
+
+    def _submit_play(self, worker: int) -> None:
+        trajectories, stats = self.workers[worker].play.options(num_returns=2).remote()
+        self.plays[stats] = (worker, trajectories)
+
+    def _replace_worker(self, worker: int) -> None:
+        ray.kill(self.workers[worker], no_restart=True)
+        for ref in [r for r, (w, _) in self.plays.items() if w == worker]:
+            del self.plays[ref]
+        sp = self.config.selfplay
+        seed = self.cfg.seed * 1_000_003 + self.step + 104_729 * (self.version + 1)
+        (self.workers[worker],) = start_workers(
+            1,
+            self.game.name,
+            self.config.network,
+            self.config.search,
+            sp,
+            seed=seed,
+            server=self.server,
+            first_id=worker,
+            learned=self.learned,
+        )
+        weights = None if self.server is not None else self.weights_ref
+        self.workers[worker].set_weights.remote(self.version, weights)
+        for _ in range(PLAYS_IN_FLIGHT):
+            self._submit_play(worker)
+
+    # ------------------------------------------------- publish, save, evaluate
+    def _publish(self) -> None:
+        """One object-store copy of the new weights, sent to every worker (or the server)."""
+        self.version += 1
+        (self.weights_ref,) = ray.get(self.learner.publish.remote())  # a list: not resolved
+        if self.server is not None:
+            self.server.set_weights.remote(self.version, self.weights_ref)
+        for worker in self.workers:
+            worker.set_weights.remote(self.version, None if self.server else self.weights_ref)
+
+    def _checkpoint(self) -> None:
+        path = rundir.checkpoint_path(self.run_dir, self.step)
+        extra = {
+            "config": to_dict(self.config),
+            "version": self.version,
+            "best_score": self.best_score,
+            "elapsed_seconds": self._elapsed(),
+        }
+        ray.get(self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
+        in_use = frozenset(Path(p) for _, _, earlier in self.evals.values() for p in earlier)
+        rundir.prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints, protect=in_use)
+        self.last_checkpoint = path
+        self.checkpoint_step = self.step
+
+    def _evaluate(self) -> None:
+        earlier = [str(p) for s, p in rundir.list_checkpoints(self.run_dir) if s < self.step]
+        earlier = earlier[-self.cfg.eval_history :] if self.cfg.eval_history else []
+        config = self.config
+        if self.cfg.eval_simulations:
+            config = dataclasses.replace(
+                config,
+                search=dataclasses.replace(config.search, simulations=self.cfg.eval_simulations),
+            )
+        task = ray.remote(_ladder_task).options(num_cpus=0, scheduling_strategy=self.here)
+        ref = task.remote(
+            self.game.name,
+            self.config.network,
+            self.weights_ref,
+            config,
+            step=self.step,
+            run_dir=str(self.run_dir),
+            earlier=earlier,
+            seed=self.cfg.seed + self.step,
+        )
+        self.evals[ref] = (self.step, self.weights_ref, earlier)
+
+    def _on_evaluated(self, ref) -> None:
+        step, weights_ref, _ = self.evals.pop(ref)
+        try:
+            metrics = ray.get(ref)
+        except ray.exceptions.RayError as err:
+            logger.warning("evaluation at step %d failed: %s", step, last_line(err))
+            return
+        for key, value in metrics.items():
+            self.writer.add_scalar(key if key.startswith("eval/") else f"eval/{key}", value, step)
+        if self.evaluation_step is None or step >= self.evaluation_step:
+            self.evaluation, self.evaluation_step = metrics, step
+        logger.info("step %d evaluation: %s", step, strength_text(metrics))
+        score = best_score(metrics, self.cfg.best_metric)
+        if score is not None and score > self.best_score:
+            self.best_score = score
+            save_checkpoint(
+                self.run_dir / rundir.CHECKPOINT_DIR / rundir.BEST_NAME,
+                model_state={
+                    k: torch.from_numpy(np.array(v)) for k, v in ray.get(weights_ref).items()
+                },
+                network_config=self.config.network,
+                game=self.game.name,
+                observation_shape=self.game.observation_shape,
+                num_actions=self.game.num_actions,
+                extra={"step": step, "evaluation": metrics},
+            )
+
+    def _finish(self) -> None:
+        for worker in self.workers:
+            ray.kill(worker, no_restart=True)
+        self.plays.clear()
+        self._log_selfplay(min_seconds=0.0)  # the last, possibly short, window
+        while self.evals:  # the last ladder result is the run's strength figure
+            ready, _ = ray.wait(list(self.evals), num_returns=1)
+            self._on_evaluated(ready[0])
+
+    # --------------------------------------------------------------- logging
+    def _log_selfplay(self, min_seconds: float = 10.0) -> None:
+        window = self.meter.window(min_seconds=min_seconds)
+        if window is None:
+            return
+        for key, value in window.items():
+            self.writer.add_scalar(key, value, self.step)
+        self.writer.add_scalar("charts/buffer_size", self.buffer_size, self.step)
+        self.writer.add_scalar("charts/weights_version", self.version, self.step)
+
+    def _postfix(self) -> None:
+        loss = self.losses.get("losses/total")
+        self.bar.set_postfix_str(
+            (f"loss {loss:.3f}, " if loss is not None else "waiting for games, ")
+            + f"games {self.meter.games_total}, {self.meter.recent_games_per_s():.1f} games/s, "
+            f"buffer {self.buffer_size}"
+            + (f", {max(60 * self.cfg.minutes - self._elapsed(), 0) / 60:.0f} min left"
+               if self.cfg.minutes > 0 else ""),
+            refresh=sys.stderr.isatty(),
+        )
+
+    def _result(self, seconds: float) -> TrainResult:
+        return TrainResult(
+            run_dir=self.run_dir,
+            step=self.step,
+            start_step=self.start_step,
+            seconds=seconds,
+            games=self.meter.games_total,
+            positions=self.positions_added,
+            simulations=self.meter.simulations_total,
+            losses=self.losses,
+            evaluation=self.evaluation,
+            evaluation_step=self.evaluation_step,
+            checkpoint=self.last_checkpoint,
+            games_by_node=dict(self.games_by_node),
+            resign_false_positive_rate=self.meter.false_positive_rate(),
+            buffer_size=self.buffer_size,
+        )
+
+
+def learned_search_weights(game: Any, params: Any) -> Any:
+    """The learned search's weights when self-play's arm is learned (else None): from
+    ``search.learned_weights``, or the file shipped for the game. Raises ``CheckpointError``
+    for a missing or unreadable file, or one trained for another game."""
+    if params.arm != "learned":
+        return None
+    from nets.checkpoint import CheckpointError
+    from nets.search_weights import LearnedSearch
+    from nets.loader import SHIPPED_DIR
+
+    path = Path(params.learned_weights or SHIPPED_DIR / f"{game.name}_search.pt")
+    if not path.is_file():
+        raise CheckpointError(
+            f"search.arm=learned: no learned search weights for {game.name} ({path}): train "
+            f"them with 'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
+            f"--set search.learned_weights=PATH"
+        )
+    return LearnedSearch.load(path, expected_game=game.name).weights()
+
+
+def _next_multiple(step: int, every: int) -> int:
+    return (step // every + 1) * every

@@ -1,0 +1,110 @@
+"""What runs inside Ray during training: the learner actor and the evaluation-ladder task.
+
+Also the small rules the driver applies to their results (which ladder metric marks the best
+checkpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import ray
+import torch
+
+from alphazero.config import Config
+from alphazero.train.learner import Learner
+from nets.torch_net import NetworkConfig, PolicyValueNet, select_device
+from games import get_game
+from nets.weights import load_numpy_weights
+
+logger = logging.getLogger(__name__)
+
+
+class LearnerActor(Learner):
+    """The learner inside a Ray actor (one torch thread; CUDA if the actor was given a GPU)."""
+
+    def __init__(self, game_name: str, network: NetworkConfig, config: Config):
+        torch.set_num_threads(1)
+        device = select_device(config.device) if torch.cuda.is_available() else "cpu"
+        super().__init__(get_game(game_name), network, config.train, device=str(device))
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "step": self.step,
+            "positions_added": self.buffer.total_added,
+            "buffer_size": len(self.buffer),
+            "games": self.games,
+        }
+
+    def publish(self) -> list:
+        """``ray.put`` the current weights once; the reference goes to every worker."""
+        return [ray.put(self.weights())]
+
+    def resume(self, path: str) -> dict[str, Any]:
+        """Restore from a checkpoint; return the counters and the driver's saved state."""
+        checkpoint = self.restore(path)
+        return {
+            **self.counters(),
+            "version": int(checkpoint.get("version", 0)),
+            "best_score": float(checkpoint.get("best_score", float("-inf"))),
+            "elapsed_seconds": float(checkpoint.get("elapsed_seconds", 0.0)),
+        }
+
+
+def ladder_task(
+    game_name: str,
+    network: NetworkConfig,
+    weights: dict,
+    config: Config,
+    *,
+    step: int,
+    run_dir: str,
+    earlier: list[str],
+    seed: int,
+) -> dict[str, float]:
+    """Run the evaluation ladder on one weight version (a Ray task on the driver's node)."""
+    torch.set_num_threads(1)
+    from alphazero.eval.matches import run_ladder
+
+    game = get_game(game_name)
+    model = PolicyValueNet(network, game.observation_shape, game.num_actions)
+    load_numpy_weights(model, weights)
+    model.eval()
+    metrics = run_ladder(
+        game,
+        model,
+        config,
+        step=step,
+        run_dir=Path(run_dir),
+        earlier_checkpoints=[Path(p) for p in earlier],
+        seed=seed,
+    )
+    return {str(k): float(v) for k, v in metrics.items()}
+
+
+def evaluation_available() -> bool:
+    try:
+        from alphazero.eval.matches import run_ladder  # noqa: F401
+    except ImportError as err:
+        logger.warning("evaluation ladder unavailable (%s); training without it", err)
+        return False
+    return True
+
+
+def best_score(metrics: dict[str, float], key: str) -> float | None:
+    if key != "auto":
+        return metrics.get(key)
+    if "solver/optimal_share_search" in metrics:
+        return metrics["solver/optimal_share_search"]
+    for prefix in ("solver/", "elo/"):
+        for name, value in metrics.items():
+            if name.startswith(prefix):
+                return value
+    return None
+
+
+def last_line(error: BaseException) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__

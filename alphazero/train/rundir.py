@@ -1,0 +1,124 @@
+"""A training run's directory: its config, checkpoints, replay files and logs.
+
+runs/<game>-<timestamp>/
+    config.yaml                       the resolved config (what --resume uses)
+    checkpoints/step_00000600.pt      model, optimizer, step, RNG states, counters
+    checkpoints/step_00000600.replay.npz   the replay buffer that checkpoint names
+    checkpoints/best.pt               the network with the best ladder result (model only)
+    events.out.tfevents.*             TensorBoard logs
+    evaluation.csv                    one row per ladder run (written by the ladder)
+    summary.json                      figures of the last finished run
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alphazero.config import Config, load_config, to_dict
+from nets.files import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+BEST_NAME = "best.pt"
+_STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
+
+
+def new_run_dir(game: str, root: str | Path = "runs") -> Path:
+    """``runs/<game>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists)."""
+    base = Path(root) / f"{game}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def write_config(run_dir: Path, config: Config) -> None:
+    text = "# The resolved config of this run; alphazero train --resume reads it.\n"
+    atomic_write_text(
+        run_dir / "config.yaml", text + yaml.safe_dump(to_dict(config), sort_keys=False)
+    )
+
+
+def read_config(run_dir: Path, overrides: list[str] | None = None) -> Config:
+    path = run_dir / "config.yaml"
+    return load_config(str(path), overrides)
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return run_dir / CHECKPOINT_DIR / f"step_{step:08d}.pt"
+
+
+def replay_path(checkpoint: Path) -> Path:
+    return checkpoint.with_name(checkpoint.name[: -len(".pt")] + ".replay.npz")
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of the run's step checkpoints, oldest first."""
+    directory = run_dir / CHECKPOINT_DIR
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        match = _STEP_FILE.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def prune_checkpoints(run_dir: Path, keep: int, protect: frozenset[Path] = frozenset()) -> None:
+    """Delete all but the newest ``keep`` step checkpoints, each with its replay file.
+
+    Checkpoints in ``protect`` (still read by a running evaluation) wait for a later prune.
+    """
+    for _, path in list_checkpoints(run_dir)[:-keep]:
+        if path in protect:
+            continue
+        for victim in (path, replay_path(path)):
+            victim.unlink(missing_ok=True)
+
+
+def restore_latest(run_dir: Path, restore: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """Call ``restore(path)`` on the newest checkpoint, falling back to older ones.
+
+    A checkpoint (or its replay file) that ``restore`` cannot read is skipped with a warning.
+    Raises ``FileNotFoundError`` when there is no usable checkpoint.
+    """
+    candidates = list_checkpoints(run_dir)
+    if not candidates:
+        raise FileNotFoundError(f"no checkpoint to resume from in {run_dir / CHECKPOINT_DIR}")
+    errors = []
+    for _, path in reversed(candidates):
+        try:
+            return path, restore(path)
+        except Exception as err:  # noqa: BLE001 - any failure means "try the previous one"
+            reason = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+            logger.warning(
+                "checkpoint %s is unreadable (%s); falling back to the previous one",
+                path.name,
+                reason,
+            )
+            errors.append(f"{path.name}: {reason}")
+    raise FileNotFoundError(
+        f"no readable checkpoint in {run_dir / CHECKPOINT_DIR}: " + "; ".join(errors)
+    )
+
+
+def config_summary(config: Config) -> str:
+    """One line naming the settings people look at first."""
+    n, s, sp, t = config.network, config.search, config.selfplay, config.train
+    sims = sp.simulations or s.simulations
+    return (
+        f"{config.game}: net {n.blocks}x{n.channels}, {s.arm} {sims} sims in self-play, "
+        f"{sp.workers} workers x {sp.games_per_worker} games, {t.steps} steps of "
+        f"{t.batch_size} ({t.optimizer}, lr {t.lr})"
+        + (f", at most {t.minutes:g} minutes" if t.minutes > 0 else "")
+    )
