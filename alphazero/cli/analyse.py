@@ -6,7 +6,14 @@ import argparse
 import dataclasses
 import sys
 
-from alphazero.cli.common import EXIT_BAD_INPUT, UsageError, open_input, say, write_json
+from alphazero.cli.common import (
+    EXIT_BAD_INPUT,
+    UsageError,
+    add_engine_flags,
+    open_input,
+    say,
+    write_json,
+)
 from games import GAME_NAMES
 
 
@@ -17,21 +24,13 @@ def register(sub) -> None:
                        "board ('4453'), tic-tac-toe as cells 1-9, chess as a FEN or 'startpos "
                        "moves e2e4 ...'. An empty line is the start position (not for chess).")
     p.add_argument("game", choices=GAME_NAMES)
-    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
-    p.add_argument("--sims", type=int, help="simulations per position (0: network policy alone)")
-    p.add_argument("--search", choices=["puct", "gumbel", "learned"],
-                   help="search arm (default: config's)")
+    add_engine_flags(p, sims_help="simulations per position (0: network policy alone)")
     p.add_argument("--input", help="file of positions (default: stdin)")
-    p.add_argument("--config", help="config file (default: alphazero/configs/GAME.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set search.c_init=2.0")
     p.add_argument("--batch", type=int, default=256, help="positions searched together")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--backend", choices=["auto", "numpy", "torch"], default="auto",
                    help="what runs the network: numpy starts ~2 s sooner (no torch import); "
                    "auto uses it when it can read the checkpoint, else torch (default auto)")
     p.set_defaults(func=cmd_analyse)
-
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:

@@ -37,17 +37,16 @@ def write_json(obj: dict, out: TextIO) -> None:
     out.flush()
 
 
-def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str, config_default: str | None
-                     = None, threads: bool = True, search: bool = True) -> None:
-    """The flags of every command that searches with a network: --checkpoint, --sims, --search,
-    --config, --set and --threads."""
+def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str | None,
+                     config_default: str | None = None) -> None:
+    """The flags of every command that searches with a network, defined once: --checkpoint,
+    --sims and --search (unless ``sims_help`` is None), --config, --set and --threads."""
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
-    p.add_argument("--sims", type=int, help=sims_help)
-    if search:
+    if sims_help is not None:
+        p.add_argument("--sims", type=int, help=sims_help)
         p.add_argument("--search", choices=list(ARMS), help="search arm (default: config's)")
     p.add_argument("--config", default=config_default,
                    help="config name or file (default: the game's shipped config)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set search.c_init=2.0")
-    if threads:
-        p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

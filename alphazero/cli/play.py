@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import sys
 
+from alphazero.cli.common import add_engine_flags
 from games import GAME_NAMES
 
 COLORS = {"first": 0, "white": 0, "x": 0, "second": 1, "black": 1, "o": 1}
@@ -18,17 +19,10 @@ def register(subparsers) -> None:
         description="Moves: chess in SAN (Nf3, O-O, e8=Q) or UCI (g1f3); Connect Four a column "
         "1-7; tic-tac-toe a cell 1-9. Commands: undo, hint, eval, help, quit.")
     p.add_argument("game", choices=GAME_NAMES)
-    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
-    p.add_argument("--sims", type=int, help="simulations per engine move (default: config's)")
-    p.add_argument("--search", choices=["puct", "gumbel", "learned"],
-                   help="search arm (default: config's)")
+    add_engine_flags(p, sims_help="simulations per engine move (default: config's)")
     p.add_argument("--color", default="first", type=str.lower, choices=sorted(COLORS),
                    help="your side: first/white/x or second/black/o (default first)")
     p.add_argument("--pgn", help="where to save a chess game (default runs/play/<time>.pgn)")
-    p.add_argument("--config", help="config file (default: alphazero/configs/GAME.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set search.c_init=2.0")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_play)
 

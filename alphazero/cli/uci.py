@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alphazero.cli.common import add_engine_flags
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -13,11 +15,7 @@ def register(subparsers) -> None:
         "go (nodes, movetime, wtime/btime/winc/binc/movestogo, depth, mate, infinite, ponder, "
         "searchmoves), ponderhit, stop, quit. Options: Checkpoint, Simulations, Search, "
         "Threads, MoveOverhead, Ponder.")
-    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
-    p.add_argument("--config", default="chess", help="config name or file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set search.c_init=2.0")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    add_engine_flags(p, sims_help=None, config_default="chess")
     p.set_defaults(func=cmd_uci)
 
 
