@@ -32,15 +32,14 @@ from alphazero.ablate.arms import (
     tune_c_init,
 )
 from alphazero.ablate.report import (
-    Results,
     arms_summary,
     boundary_summary,
     equal_time_section,
     matching_budget,
     target_section,
     write_reports,
-    write_results,
 )
+from alphazero.ablate.results import Results, write_results
 from alphazero.ablate.study import (
     boundary_budgets,
     match_rows,

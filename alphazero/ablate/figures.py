@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from alphazero.ablate.config import BASELINE, METRICS, AblationConfig
-from alphazero.ablate.report import index_rows, labels_of, lookup
+from alphazero.ablate.results import index_rows, labels_of, lookup
 
 _STYLE = {  # one colour per arm in every figure; markers and dashes keep overlaps visible
     "policy": dict(marker="o", color="grey"),

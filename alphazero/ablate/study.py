@@ -47,9 +47,8 @@ from alphazero.ablate.config import (
     BASELINE, EVALUATION_SEED, METRICS, TRAINING_SEED, TUNING_SEED,
     AblationConfig, Log, boundary_checkpoints,
 )
-from alphazero.ablate.report import (
-    Results, write_reports, write_results,
-)
+from alphazero.ablate.report import write_reports
+from alphazero.ablate.results import Results, write_results
 from alphazero.config import ConfigError, load_config
 from alphazero.eval.labelled import LabelledPosition, labelled_positions
 from alphazero.eval.stats import paired_bootstrap

@@ -220,6 +220,7 @@ def test_package_exports_its_public_names():
     the object its defining module holds."""
     import alphazero.ablate as ablate
     import alphazero.ablate.report as report
+    import alphazero.ablate.results as results
 
     assert all(hasattr(ablate, name) for name in ablate.__all__)
-    assert ablate.write_reports is report.write_reports and ablate.Results is report.Results
+    assert ablate.write_reports is report.write_reports and ablate.Results is results.Results
