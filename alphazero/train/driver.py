@@ -21,14 +21,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import ray
 import torch
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from tqdm import tqdm
 
 from alphazero.train import rundir
-from nets.checkpoint import save_checkpoint
 from nets.files import atomic_write_text
 from alphazero.config import Config, ConfigError, to_dict
 from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
@@ -400,17 +398,11 @@ class _Trainer:
         score = best_score(metrics, self.cfg.best_metric)
         if score is not None and score > self.best_score:
             self.best_score = score
-            save_checkpoint(
-                self.run_dir / rundir.CHECKPOINT_DIR / rundir.BEST_NAME,
-                model_state={
-                    k: torch.from_numpy(np.array(v)) for k, v in ray.get(weights_ref).items()
-                },
-                network_config=self.config.network,
-                game=self.game.name,
-                observation_shape=self.game.observation_shape,
-                num_actions=self.game.num_actions,
-                extra={"step": step, "evaluation": metrics},
-            )
+            # The learner writes it, as it writes every checkpoint; waited for, so that a run
+            # that ends now has its best.pt.
+            ray.get(self.learner.save_best.remote(
+                str(self.run_dir / rundir.CHECKPOINT_DIR / rundir.BEST_NAME), weights_ref,
+                {"step": step, "evaluation": metrics}))
 
     def _finish(self) -> None:
         for worker in self.workers:

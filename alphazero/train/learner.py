@@ -169,6 +169,20 @@ class Learner:
             extra=state,
         )
 
+    def save_best(self, path: str | Path, weights: dict[str, np.ndarray],
+                  extra: dict[str, Any]) -> None:
+        """Write ``weights`` (a published version, as numpy arrays) as a model-only checkpoint,
+        e.g. ``best.pt``: the learner writes every checkpoint of a run, this one included."""
+        save_checkpoint(
+            path,
+            model_state={k: torch.from_numpy(np.array(v)) for k, v in weights.items()},
+            network_config=self.network_config,
+            game=self.game.name,
+            observation_shape=self.game.observation_shape,
+            num_actions=self.game.num_actions,
+            extra=extra,
+        )
+
     def restore(self, path: str | Path) -> dict[str, Any]:
         """Load model, optimizer, step, RNG states and replay buffer; return the checkpoint.
 
