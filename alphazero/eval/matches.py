@@ -183,8 +183,9 @@ def _finished(game: Game, state: Any, record: GameRecord, max_plies: int | None)
 
 # -------------------------------------------------------------------------------- PGN
 def match_pgn(game: Game | str, result: MatchResult, *, event: str = "alphazero match") -> str:
-    """The games as PGN: real PGN for chess (python-chess); for the other games the same tag
-    pairs with the game's own move text (Connect Four columns 1-7, tic-tac-toe cells 1-9)."""
+    """The games as PGN: real PGN from games with ``format_pgn`` (chess); for the others the
+    same tag pairs with the game's own move text (Connect Four columns 1-7, tic-tac-toe cells
+    1-9)."""
     game = get_game(game) if isinstance(game, str) else game
     texts = []
     for number, record in enumerate(result.records, 1):
