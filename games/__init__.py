@@ -18,10 +18,7 @@ from games.base import (
     check_game,
     is_array_game,
 )
-from games.registry import game_names, get_game, register_game, unregister_game
-
-GAME_NAMES = ("tictactoe", "connect4", "chess")
-"""The built-in games (the command line's choices)."""
+from games.registry import GAME_NAMES, game_names, get_game, register_game, unregister_game
 
 __all__ = ["ArrayGame", "Capabilities", "GAME_NAMES", "Game", "GameDefinitionError",
            "GameError", "IllegalMoveError", "InvalidPositionError", "capabilities",

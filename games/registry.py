@@ -100,5 +100,9 @@ def _chess() -> Game:
     return GAME
 
 
-for _name, _factory in (("tictactoe", _tictactoe), ("connect4", _connect4), ("chess", _chess)):
+_BUILT_IN = (("tictactoe", _tictactoe), ("connect4", _connect4), ("chess", _chess))
+GAME_NAMES = tuple(name for name, _ in _BUILT_IN)
+"""The built-in games: those every process knows (the command line's choices)."""
+
+for _name, _factory in _BUILT_IN:
     register_game(_name, _factory, lazy=True)

@@ -102,9 +102,9 @@ def play_match(game: Game | str, agent_a: Agent, agent_b: Agent, *, games: int,
     """Play ``games`` games between A and B, all at once, colours alternating.
 
     ``openings``: action sequences to start from (pair i uses ``openings[i % len]``); else
-    random openings of ``opening_plies`` (default: the game's ``default_opening_plies``,
-    see games.base). A game reaching
-    ``max_plies`` plies is a draw. ``progress(finished, games)`` is called as games end.
+    random openings of ``opening_plies`` (default: the game's ``default_opening_plies``, see
+    games.base). A game reaching ``max_plies`` plies is a draw. ``progress(finished, games)``
+    is called as games end.
     """
     return play_matches(game, [(agent_a, agent_b)], games=games, opening_plies=opening_plies,
                         openings=openings, max_plies=max_plies, seed=seed, progress=progress)[0]

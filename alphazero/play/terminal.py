@@ -77,6 +77,7 @@ HELP = """Commands:
   help     this text
   quit     leave the game (end of input does the same)"""
 
+
 def play_session(game: Game, engine: SearchEngine, *, human: int, simulations: int,
                  lines: Iterator[str], out: TextIO, pgn_path: str | Path | None = None,
                  engine_name: str = "alphazero") -> str:

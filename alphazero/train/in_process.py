@@ -48,12 +48,13 @@ def train_in_process(game: Game | str, config: Config, *,
                      ) -> InProcessResult:
     """Self-play and train ``game`` until the learner has taken ``config.train.steps`` steps.
 
-    ``config``: as for ``alphazero train`` (its ``game`` field is not used; ``selfplay.
-    workers`` neither: one worker plays ``selfplay.games_per_worker`` games at once;
-    ``train.minutes`` neither: the loop stops at the step count). The learner trains only as fast as
-    ``train.sample_reuse`` allows and after ``train.min_buffer`` positions, so rounds of
-    ``moves_per_round`` self-play moves alternate with training calls. The worker's network
-    is a copy of the learner's, renewed every ``train.publish_every`` steps.
+    ``config``: as for ``alphazero train``, except that its ``game`` field is not used (the
+    ``game`` argument is), nor ``selfplay.workers`` (one worker plays
+    ``selfplay.games_per_worker`` games at once), nor ``train.minutes`` and the ladder,
+    checkpoint and device settings. The learner trains only as fast as ``train.sample_reuse``
+    allows and after ``train.min_buffer`` positions, so rounds of ``moves_per_round``
+    self-play moves alternate with training calls. The worker's network is a copy of the
+    learner's, renewed every ``train.publish_every`` steps.
     ``learned``: the learned search's weights when ``config.search.arm == "learned"``.
     ``progress(step, losses)`` is called after each training call that took steps.
     ``RuntimeError`` if ``max_rounds`` rounds do not reach the last step.

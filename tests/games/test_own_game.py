@@ -16,7 +16,7 @@ import pytest
 from numba import njit
 
 import games
-from alphazero.config import Config, SelfPlayConfig, TrainConfig
+from alphazero.config import Config, ConfigError, SelfPlayConfig, TrainConfig
 from alphazero.eval.agents import RandomAgent, SearchAgent
 from alphazero.eval.matches import play_match
 from alphazero.train.in_process import train_in_process
@@ -251,3 +251,10 @@ def test_training_a_few_steps_in_process_then_playing_the_network(tmp_path):
     agent = SearchAgent("nim-array", make_evaluate_fn(model), params, name="trained")
     match = play_match("nim-array", agent, RandomAgent("nim-array", seed=2), games=4, seed=3)
     assert match.wins + match.draws + match.losses == 4
+
+
+def test_the_ray_driver_refuses_a_game_its_workers_cannot_find(tmp_path):
+    from alphazero.train.driver import train  # imports Ray: only this test needs it
+
+    with pytest.raises(ConfigError, match="'nim' is registered in this process only"):
+        train(Config(game="nim"), run_dir=tmp_path)
