@@ -45,6 +45,7 @@ next move happens once that move is played, so fivefold repetition and the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import chess
 import numpy as np
@@ -218,6 +219,12 @@ class ChessGame:
     name = "chess"
     num_actions = NUM_ACTIONS
     observation_shape = OBSERVATION_SHAPE
+    player_names = ("White", "Black")
+    move_notation = "SAN like Nf3, exd5, O-O, e8=Q or UCI like g1f3"
+    position_notation = "a FEN or 'startpos moves ...'"
+    empty_position_allowed = False
+    default_opening_plies = 4
+    match_max_plies = 512
 
     def initial_state(self) -> chess.Board:
         return chess.Board()
@@ -301,6 +308,18 @@ class ChessGame:
 
     def format_position(self, board: chess.Board) -> str:
         return board.fen()
+
+    def move_number(self, board: chess.Board) -> int:
+        """The full-move number: 1 at the start, up by one after each Black move."""
+        return board.fullmove_number
+
+    def format_pgn(self, board: chess.Board, tags: Mapping[str, str]) -> str:
+        """The game that led to ``board`` (its move stack) as PGN text with ``tags``."""
+        import chess.pgn  # lazy: only play and match write PGN
+
+        game = chess.pgn.Game.from_board(board)
+        game.headers.update(tags)
+        return str(game) + "\n"
 
     def render(self, board: chess.Board) -> str:
         """Unicode board from White's side with rank and file labels."""

@@ -127,6 +127,9 @@ class Connect4:
     state_size = STATE_SIZE
     step_leaves = staticmethod(step_leaves)
     describe_batch = staticmethod(describe_batch)
+    move_notation = "a column digit 1-7"
+    position_notation = "the columns 1-7 played in order from the empty board"
+    default_opening_plies = 2
 
     def initial_state(self) -> np.ndarray:
         return np.zeros(STATE_SIZE, dtype=np.int64)

@@ -95,6 +95,9 @@ class TicTacToe:
     state_size = STATE_SIZE
     step_leaves = staticmethod(step_leaves)
     describe_batch = staticmethod(describe_batch)
+    move_notation = "a cell digit 1-9, row by row from the top left"
+    position_notation = "the cells 1-9 played in order from the empty board"
+    default_opening_plies = 1
 
     def initial_state(self) -> np.ndarray:
         return np.zeros(STATE_SIZE, dtype=np.int64)

@@ -1,6 +1,7 @@
 """The batched search driver: B trees, one network call per simulation step.
 
-    select_leaves (njit) -> step the games to the leaves -> evaluate(obs, mask) -> expand_and_backup (njit)
+    select_leaves (njit) -> step the games to the leaves -> evaluate(obs, mask)
+        -> expand_and_backup (njit)
 
 Array games (tic-tac-toe, Connect Four) keep node states in a ``[B, N, S]`` int64 array and
 step them with their own Numba kernels; other games (chess) keep Python states per node.
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from games.base import capabilities
 from search.gumbel import considered_visit_sequence, gumbel_readout
 from search.kernels import (
     GUMBEL,
@@ -107,7 +109,9 @@ class BatchedMCTS:
         self.param_vec = params_vector(params)
         self.learned = learned if learned is not None else LearnedWeights.untrained()
         self.num_actions = game.num_actions
-        self.array_game = hasattr(game, "step_leaves")
+        caps = capabilities(game)
+        self.array_game = caps.array_game  # node states in self.states, stepped in Numba
+        self._describe_one = game.describe if caps.describe else None
         nodes = params.simulations + params.leaves_per_step + 2
         width = min(game.num_actions, 64)
         self.tree = allocate_tree(batch_size, nodes, nodes * width)
@@ -189,7 +193,7 @@ class BatchedMCTS:
         legal = np.zeros((m, self.num_actions), dtype=bool)
         term = np.zeros(m, dtype=bool)
         tval = np.zeros(m, dtype=np.float32)
-        describe = getattr(game, "describe", None)
+        describe = self._describe_one
         for i, s in enumerate(states):
             if describe is not None:  # one move generation for mask and terminal test
                 obs[i], legal[i], term[i], tval[i] = describe(s)
@@ -290,8 +294,9 @@ class BatchedMCTS:
         """Run ``simulations`` new simulations in each active tree and read out a move.
 
         ``add_noise``: Dirichlet noise at the root (PUCT) or Gumbel noise (Gumbel), for
-        self-play; a bool[B] mask adds it to some trees only. ``temperature``: 0 picks the most visited move, otherwise moves are sampled
-        in proportion to visits ** (1 / temperature) (PUCT and learned arms).
+        self-play; a bool[B] mask adds it to some trees only. ``temperature``: 0 picks the most
+        visited move, otherwise moves are sampled in proportion to visits ** (1 / temperature)
+        (PUCT and learned arms).
 
         Training the learned rule (arm ``learned``; records land in ``self.decisions``, see
         ``search.learned.Decisions`` and ``select_leaves``):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from games.base import random_opening
+from games.base import is_array_game, random_opening
 from search import BatchedMCTS, SearchParams
 from search.learned import LearnedWeights
 
@@ -243,7 +243,7 @@ class SelfPlayWorker:
         """Observations float32[B, C, H, W] and legal masks bool[B, A] of the current states."""
         game = self.game
         n = len(states)
-        if hasattr(game, "describe_batch"):
+        if is_array_game(game):
             obs = np.zeros((n, *game.observation_shape), dtype=np.float32)
             legal = np.zeros((n, game.num_actions), dtype=np.bool_)
             game.describe_batch(

@@ -44,8 +44,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     from alphazero.cli.common import UsageError
     from alphazero.config import load_config
     from alphazero.eval.elo import format_elo
-    from alphazero.eval.matches import DEFAULT_OPENING_PLIES, agent_seed, match_pgn, play_match
-    from games import get_game
+    from alphazero.eval.matches import agent_seed, match_pgn, play_match
+    from games import capabilities, get_game
 
     if args.games < 1:
         raise UsageError("--games must be >= 1")
@@ -63,9 +63,9 @@ def cmd_match(args: argparse.Namespace) -> int:
                                            seed=agent_seed(args.seed, len(agents))))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None
-    plies = DEFAULT_OPENING_PLIES.get(game.name, 0) if args.opening_plies is None \
-        else args.opening_plies
-    max_plies = args.max_plies or (512 if game.name == "chess" else None)
+    caps = capabilities(game)
+    plies = caps.default_opening_plies if args.opening_plies is None else args.opening_plies
+    max_plies = args.max_plies or caps.match_max_plies
     if game.name == "connect4" and plies < 12 and "solver" in (args.a, args.b):
         print("note: the Connect Four solver takes seconds to minutes a move before about 12 "
               "stones; --opening-plies 12 or more keeps a match quick", file=sys.stderr)

@@ -8,7 +8,7 @@ import datetime
 import sys
 
 from alphazero.cli.common import add_engine_flags
-from games import GAME_NAMES
+from games import GAME_NAMES, capabilities
 
 COLORS = {"first": 0, "white": 0, "x": 0, "second": 1, "black": 1, "o": 1}
 
@@ -77,8 +77,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     print(f"play {args.game}: {source}; {params.arm} search, {params.simulations} simulations "
           f"a move", file=sys.stderr, flush=True)
     pgn = args.pgn
-    if pgn is None and args.game == "chess":
-        pgn = f"runs/play/chess-{datetime.datetime.now():%Y%m%d-%H%M%S}.pgn"
+    if pgn is None and capabilities(engine.game).pgn:
+        pgn = f"runs/play/{engine.game.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}.pgn"
     play_session(engine.game, engine, human=COLORS[args.color], simulations=params.simulations,
                  lines=iter(sys.stdin), out=sys.stdout, pgn_path=pgn)
     return 0

@@ -27,12 +27,11 @@ import numpy as np
 
 from alphazero.eval.agents import Agent, RandomAgent, RolloutAgent, SearchAgent, parse_agent_spec
 from alphazero.eval.elo import EloEstimate, elo_difference
-from games import get_game, is_array_game
+from games import capabilities, get_game, is_array_game
 from games.base import Game, GameError, random_opening
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OPENING_PLIES = {"tictactoe": 1, "connect4": 2, "chess": 4}
 DEFAULT_ROLLOUT_SIMULATIONS = 200
 """Budget of the ladder's ``rollout:N`` opponent (array games; chess skips it by default)."""
 LADDER_POSITIONS = 300
@@ -103,8 +102,9 @@ def play_match(game: Game | str, agent_a: Agent, agent_b: Agent, *, games: int,
     """Play ``games`` games between A and B, all at once, colours alternating.
 
     ``openings``: action sequences to start from (pair i uses ``openings[i % len]``); else
-    random openings of ``opening_plies`` (default ``DEFAULT_OPENING_PLIES``). A game reaching
-    ``max_plies`` plies is a draw. ``progress(finished, games)`` is called as games end.
+    random openings of ``opening_plies`` (default: the game's ``default_opening_plies``, see
+    games.base). A game reaching ``max_plies`` plies is a draw. ``progress(finished, games)``
+    is called as games end.
     """
     return play_matches(game, [(agent_a, agent_b)], games=games, opening_plies=opening_plies,
                         openings=openings, max_plies=max_plies, seed=seed, progress=progress)[0]
@@ -126,7 +126,7 @@ def play_matches(game: Game | str, pairings: Sequence[tuple[Agent, Agent]], *, g
         raise ValueError(f"a match needs at least one game, not {games}")
     rng = np.random.default_rng(seed)
     if opening_plies is None:
-        opening_plies = DEFAULT_OPENING_PLIES.get(game.name, 0)
+        opening_plies = capabilities(game).default_opening_plies
     if openings is None:
         openings = [random_opening(game, opening_plies, rng) for _ in range((games + 1) // 2)]
     if not openings:
@@ -183,8 +183,9 @@ def _finished(game: Game, state: Any, record: GameRecord, max_plies: int | None)
 
 # -------------------------------------------------------------------------------- PGN
 def match_pgn(game: Game | str, result: MatchResult, *, event: str = "alphazero match") -> str:
-    """The games as PGN: real PGN for chess (python-chess); for the other games the same tag
-    pairs with the game's own move text (Connect Four columns 1-7, tic-tac-toe cells 1-9)."""
+    """The games as PGN: real PGN from games with ``format_pgn`` (chess); for the others the
+    same tag pairs with the game's own move text (Connect Four columns 1-7, tic-tac-toe cells
+    1-9)."""
     game = get_game(game) if isinstance(game, str) else game
     texts = []
     for number, record in enumerate(result.records, 1):
@@ -194,8 +195,11 @@ def match_pgn(game: Game | str, result: MatchResult, *, event: str = "alphazero 
                 "Result": record.result_text, "RandomOpeningPlies": str(record.opening_plies)}
         if record.termination != "normal":
             tags["Termination"] = record.termination
-        if game.name == "chess":
-            texts.append(_chess_pgn(record, tags))
+        if capabilities(game).pgn:  # real PGN, from the game itself (chess)
+            state = game.initial_state()
+            for action in record.moves:
+                state = game.apply(state, action)
+            texts.append(game.format_pgn(state, tags))
             continue
         tags = {"Variant": game.name, **tags}
         state, words = game.initial_state(), []
@@ -207,22 +211,6 @@ def match_pgn(game: Game | str, result: MatchResult, *, event: str = "alphazero 
         head = "\n".join(f'[{k} "{v}"]' for k, v in tags.items())
         texts.append(f"{head}\n\n{' '.join(words + [record.result_text])}\n")
     return "\n".join(texts)
-
-
-def _chess_pgn(record: GameRecord, tags: dict[str, str]) -> str:
-    import chess
-    import chess.pgn
-
-    from games.chess import decode_action
-
-    board, pgn = chess.Board(), chess.pgn.Game()
-    pgn.headers.update(tags)
-    node: Any = pgn
-    for action in record.moves:
-        move = decode_action(board, action)
-        node = node.add_variation(move)
-        board.push(move)
-    return str(pgn) + "\n"
 
 
 # ----------------------------------------------------------------------------- ladder

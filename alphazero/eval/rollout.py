@@ -23,6 +23,8 @@ CHESS_PLAYOUT_PLIES = 300
 """A random chess playout that has not ended after this many plies counts as a draw."""
 
 _KIND_CONNECT4, _KIND_TICTACTOE = 0, 1
+_NUMBA_PLAYOUTS = {"connect4": _KIND_CONNECT4, "tictactoe": _KIND_TICTACTOE}
+"""The array games whose bitboards ``rollout_values`` decodes and plays out in Numba."""
 
 
 @njit(cache=True)
@@ -146,8 +148,8 @@ class RolloutAgent:
 
     PUCT selection (``params`` other than arm and simulations may be given); the leaf value is
     the result of a single uniformly random playout to the end of the game (chess: at most
-    ``CHESS_PLAYOUT_PLIES`` plies, then a draw). Playouts run in Numba for the array games and
-    in Python for chess, where they cost milliseconds each.
+    ``CHESS_PLAYOUT_PLIES`` plies, then a draw). Playouts run in Numba for tic-tac-toe and
+    Connect Four, and in Python for chess (milliseconds each) and any other game.
     """
 
     def __init__(self, game: Game | str, simulations: int, *, seed: int = 0,
@@ -166,9 +168,7 @@ class RolloutAgent:
         from alphazero.eval.agents import SearchAgent  # agents imports this module
 
         self._rng = np.random.default_rng(self._seed)
-        if is_array_game(self.game):
-            if self.game.name not in ("connect4", "tictactoe"):
-                raise ValueError(f"no Numba playout for the array game {self.game.name}")
+        if is_array_game(self.game) and self.game.name in _NUMBA_PLAYOUTS:
             search_game: Any = self.game
             evaluate = self._array_evaluate
         else:
@@ -178,7 +178,7 @@ class RolloutAgent:
                                   seed=self._seed, cache_size=0)  # playouts are random draws
 
     def _array_evaluate(self, observations: np.ndarray, legal: np.ndarray):
-        kind = _KIND_CONNECT4 if self.game.name == "connect4" else _KIND_TICTACTOE
+        kind = _NUMBA_PLAYOUTS[self.game.name]
         values = np.zeros(observations.shape[0], dtype=np.float32)
         rollout_values(observations, kind, int(self._rng.integers(2**31)), values)
         return np.zeros(legal.shape, dtype=np.float32), values

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from games.base import Game, GameError
+from games.base import Game, GameError, capabilities
 from search import BatchedMCTS, EvaluateFn, SearchParams
 from search.learned import LearnedWeights
 
@@ -15,13 +15,15 @@ from search.learned import LearnedWeights
 def parse_lines(game: Game, lines: Iterable[str]) -> Iterator[tuple[str, Any, str | None]]:
     """(position text, state or None, error or None) for each input line.
 
-    An empty line is the starting position for the array games (no moves played).
+    An empty line is the starting position (no moves played), unless the game declares
+    ``empty_position_allowed = False`` (chess: a FEN or 'startpos' is needed).
     """
+    caps = capabilities(game)
     for raw in lines:
         text = raw.rstrip("\r\n").strip()
         try:
-            if not text and game.name == "chess":
-                raise GameError("empty line: give a FEN or 'startpos moves ...'")
+            if not text and not caps.empty_position_allowed:
+                raise GameError(f"empty line: give {caps.position_notation}")
             state = game.parse_position(text)
             if game.is_terminal(state):
                 raise GameError("the game is over in this position: there is no move to analyse")

@@ -12,30 +12,33 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from alphazero.play.engine import Analysis, SearchEngine
-from games.base import Game, GameError
+from games import get_game
+from games.base import Game, GameError, capabilities
 
 
 # ------------------------------------------------------------------------------- notation
 def player_name(game: Game, player: int) -> str:
-    """"White"/"Black" for chess, "X"/"O" for the others (player 0 moves first)."""
-    if game.name == "chess":
-        return ("White", "Black")[player]
-    return ("X", "O")[player]
+    """The game's name for ``player`` (0 moves first): "White"/"Black" in chess, else "X"/"O"
+    unless the game declares ``player_names``."""
+    return capabilities(game).player_names[player]
 
 
 def format_move(game: Game, state: Any, action: int) -> str:
-    """A move in the notation people read: SAN for chess, the game's own otherwise."""
-    san = getattr(game, "format_move_san", None)
-    return san(state, action) if san is not None else game.format_move(state, action)
+    """A move in the notation people read: SAN when the game has it (chess), else its own."""
+    if capabilities(game).san:
+        return game.format_move_san(state, action)
+    return game.format_move(state, action)
 
 
 def format_line(game: Game, state: Any, actions: list[int]) -> str:
-    """A sequence of moves from ``state``, chess with move numbers ("12. Nf3 Nc6")."""
+    """A sequence of moves from ``state``, numbered when the game numbers its moves (chess:
+    "12. Nf3 Nc6")."""
+    numbered = capabilities(game).move_numbers
     words = []
     for i, action in enumerate(actions):
-        if game.name == "chess":
-            number = state.fullmove_number
-            if state.turn:
+        if numbered:
+            number = game.move_number(state)
+            if game.to_play(state) == 0:
                 words.append(f"{number}.")
             elif i == 0:
                 words.append(f"{number}...")
@@ -56,8 +59,7 @@ def describe_value(game: Game, state: Any, value: float, *, mate: int | None = N
 
 def result_text(game: Game, state: Any) -> tuple[str, str]:
     """(PGN-style result "1-0" / "0-1" / "1/2-1/2", a sentence) of a finished game."""
-    reason_fn = getattr(game, "outcome_reason", None)
-    reason = reason_fn(state) if reason_fn is not None else None
+    reason = game.outcome_reason(state) if capabilities(game).outcome_reason else None
     value = game.terminal_value(state)
     if value == 0:
         return "1/2-1/2", f"Draw{f' by {reason}' if reason else ''}."
@@ -75,12 +77,6 @@ HELP = """Commands:
   help     this text
   quit     leave the game (end of input does the same)"""
 
-NOTATION = {
-    "chess": "SAN like Nf3, exd5, O-O, e8=Q or UCI like g1f3",
-    "connect4": "a column digit 1-7",
-    "tictactoe": "a cell digit 1-9, row by row from the top left",
-}
-
 
 def play_session(game: Game, engine: SearchEngine, *, human: int, simulations: int,
                  lines: Iterator[str], out: TextIO, pgn_path: str | Path | None = None,
@@ -88,14 +84,14 @@ def play_session(game: Game, engine: SearchEngine, *, human: int, simulations: i
     """Play one game on ``out``, the human's moves read from ``lines``; returns the result
     ("1-0", "0-1", "1/2-1/2", or "*" when the game was left unfinished).
 
-    ``human`` is the human's player index (0 moves first). Chess games are written to
-    ``pgn_path`` (if given) when the session ends.
+    ``human`` is the human's player index (0 moves first). Games that write PGN (chess) are
+    written to ``pgn_path`` (if given) when the session ends.
     """
     session = _Session(game, engine, human, simulations, out)
     result = session.run(lines)
-    if game.name == "chess" and pgn_path is not None:
+    if capabilities(game).pgn and pgn_path is not None:
         path = save_pgn(session.state, pgn_path, result=result, human=human,
-                        engine_name=engine_name)
+                        engine_name=engine_name, game=game)
         session.say(f"Game saved to {path}")
     return result
 
@@ -127,8 +123,8 @@ class _Session:
                 self.say(game.render(self.state))
             if game.is_terminal(self.state):
                 result, sentence = result_text(game, self.state)
-                self.say(f"Game over: {sentence}" + (f" ({result})" if game.name == "chess"
-                                                     else ""))
+                shown = f" ({result})" if capabilities(game).pgn else ""  # PGN's result
+                self.say(f"Game over: {sentence}{shown}")
                 return result
             if game.to_play(self.state) != self.human:
                 self._engine_move()
@@ -175,7 +171,7 @@ class _Session:
         if not text:
             return False
         if command in ("help", "?"):
-            self.say(HELP.format(notation=NOTATION.get(game.name, "the game's notation")))
+            self.say(HELP.format(notation=capabilities(game).move_notation))
             return False
         if command == "undo":
             taken_back = _undo(game, self.history, self.human)
@@ -217,18 +213,17 @@ def _undo(game: Game, history: list[tuple[Any, int]], human: int) -> tuple[Any, 
     return None
 
 
-def save_pgn(board, path: str | Path, *, result: str, human: int,
-             engine_name: str = "alphazero") -> Path:
-    """Write a chess game (a ``chess.Board`` with its moves) as PGN; returns the path."""
-    import chess.pgn
-
-    game = chess.pgn.Game.from_board(board)
-    game.headers["Event"] = "alphazero play"
-    game.headers["Date"] = datetime.date.today().strftime("%Y.%m.%d")
+def save_pgn(state: Any, path: str | Path, *, result: str, human: int,
+             engine_name: str = "alphazero", game: Game | None = None) -> Path:
+    """Write the game that led to ``state`` as PGN through ``game.format_pgn``; returns the
+    path. ``game``: one with ``format_pgn``; by default chess, whose states are
+    ``chess.Board`` objects carrying their moves."""
+    if game is None:
+        game = get_game("chess")
     names = ["You", engine_name] if human == 0 else [engine_name, "You"]
-    game.headers["White"], game.headers["Black"] = names
-    game.headers["Result"] = result
+    tags = {"Event": "alphazero play", "Date": datetime.date.today().strftime("%Y.%m.%d"),
+            "White": names[0], "Black": names[1], "Result": result}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(game) + "\n", encoding="utf-8")
+    path.write_text(game.format_pgn(state, tags), encoding="utf-8")
     return path

@@ -32,7 +32,7 @@ from alphazero.config import Config, ConfigError, to_dict
 from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
 from alphazero.train.remote import ladder_task as _ladder_task
-from games import get_game
+from games import GAME_NAMES, get_game
 from selfplay.actors import learned_arrays, start_inference_server, start_workers
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ class _Trainer:
         self.address = address
         self.progress = progress
         self.game = get_game(config.game)
+        if config.game not in GAME_NAMES:  # the Ray workers' processes know the built-ins only
+            raise ConfigError(f"game {config.game!r} is registered in this process only, so "
+                              f"the Ray workers cannot find it: train it with alphazero.train."
+                              f"in_process.train_in_process (docs/own_game.md)")
         # Checked here, before Ray starts: a missing or wrong file is one clear error.
         self.learned = learned_arrays(learned_search_weights(self.game, config.search))
         self.step = self.start_step = 0
