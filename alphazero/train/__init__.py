@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from alphazero.train.pretrain import PGNDataError, PretrainOptions, PretrainReport, pretrain
 
 # Names whose modules import torch (about 2 s) or Ray (about 0.5 s) at their top, loaded on
-# first access (PEP 562). The command line imports alphazero.train.rundir for every `train`
-# before it decides anything; an eager import here would also slow `--help` and usage errors.
+# first access (PEP 562). `alphazero train` resolves the run through alphazero.train.rundir
+# first: a usage error then answers at once, and Ray is not yet imported when the command
+# chooses its authentication mode (alphazero.cli.train.choose_ray_auth).
 _LAZY = {
     "train": "alphazero.train.driver",
     "Learner": "alphazero.train.learner",
