@@ -219,7 +219,10 @@ def test_missing_evaluation_module_is_logged(monkeypatch, caplog):
 def test_local_runs_ask_for_ray_token_authentication(monkeypatch):
     from alphazero.cli.train import choose_ray_auth
 
-    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    # Recorded first, so that teardown restores the variable whatever the calls set: a
+    # RAY_AUTH_MODE left behind would not match the Ray this process has already imported.
+    monkeypatch.setenv("RAY_AUTH_MODE", "unset")
+    monkeypatch.delenv("RAY_AUTH_MODE")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were already imported
     choose_ray_auth(None)
     assert "RAY_AUTH_MODE" not in os.environ  # too late: Ray read the mode at its import
