@@ -25,8 +25,8 @@ def register(subparsers) -> None:
         "train",
         help="train a network by self-play (Ray workers, learner, evaluation ladder)",
         description="Self-play training. CONFIG is a YAML file or a game name meaning "
-        "alphazero/configs/<game>.yaml. Writes the resolved config, checkpoints, TensorBoard logs and a "
-        "summary to the run directory (default runs/<game>-<timestamp>).",
+        "alphazero/configs/<game>.yaml. Writes the resolved config, checkpoints, TensorBoard "
+        "logs and a summary to the run directory (default runs/<game>-<timestamp>).",
     )
     p.add_argument(
         "config",

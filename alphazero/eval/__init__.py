@@ -26,7 +26,6 @@ from alphazero.eval.labelled import (
     optimal_share,
 )
 from alphazero.eval.matches import (
-    DEFAULT_OPENING_PLIES,
     GameRecord,
     MatchResult,
     agent_seed,
@@ -66,7 +65,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Agent",
-    "DEFAULT_OPENING_PLIES",
     "EloEstimate",
     "GameRecord",
     "Interval",

@@ -1,8 +1,10 @@
 """Training: the self-play driver and learner, the replay buffer, run directories, pretraining.
 
 ``train(config, run_dir=...)`` runs self-play training with Ray (what ``alphazero train``
-does) and returns a ``TrainResult``; ``pretrain`` trains the chess network from PGN games.
-The modules behind them import torch and Ray, so those names load on first use.
+does) and returns a ``TrainResult``; ``train_in_process(game, config)`` runs the same worker
+and learner in turns in this process, for a game registered here (docs/own_game.md);
+``pretrain`` trains the chess network from PGN games. The modules behind them import torch
+and Ray, so those names load on first use.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from alphazero.train.rundir import new_run_dir
 
 if TYPE_CHECKING:
     from alphazero.train.driver import train
+    from alphazero.train.in_process import InProcessResult, train_in_process
     from alphazero.train.learner import Learner, learning_rate
     from alphazero.train.pretrain import PGNDataError, PretrainOptions, PretrainReport, pretrain
 
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 # chooses its authentication mode (alphazero.cli.train.choose_ray_auth).
 _LAZY = {
     "train": "alphazero.train.driver",
+    "InProcessResult": "alphazero.train.in_process",
+    "train_in_process": "alphazero.train.in_process",
     "Learner": "alphazero.train.learner",
     "learning_rate": "alphazero.train.learner",
     "PGNDataError": "alphazero.train.pretrain",
@@ -48,6 +53,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "InProcessResult",
     "Learner",
     "PGNDataError",
     "PretrainOptions",
@@ -59,4 +65,5 @@ __all__ = [
     "new_run_dir",
     "pretrain",
     "train",
+    "train_in_process",
 ]
