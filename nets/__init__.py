@@ -1,0 +1,92 @@
+"""The policy-value network: its config, torch and numpy forms, checkpoints and the loader.
+
+The network reaches the search only as ``evaluate(observations[B, C, H, W], legal_masks[B, A])
+-> (logits[B, A], values[B])``: ``make_evaluate_fn`` builds it from a torch
+``PolicyValueNet``, ``make_numpy_evaluate_fn`` from a ``NumpyPolicyValueNet`` (no torch), and
+``resolve_evaluate`` picks the checkpoint (explicit, shipped or fresh) and the backend.
+
+Importing this package does not import torch: the names backed by torch load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from nets.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    UnsupportedCheckpointError,
+    load_checkpoint,
+    load_model,
+    read_checkpoint_arrays,
+    save_checkpoint,
+)
+from nets.config import NetworkConfig
+from nets.loader import (
+    BACKENDS,
+    resolve_evaluate,
+    resolve_learned,
+    resolve_model,
+    shipped_checkpoint,
+)
+from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
+
+if TYPE_CHECKING:
+    from nets.search_weights import LearnedSearch, ScoreNet
+    from nets.torch_net import PolicyValueNet, make_evaluate_fn, select_device
+    from nets.weights import load_numpy_weights, numpy_weights
+
+# Names whose modules import torch at their top, loaded on first access (PEP 562). Importing
+# torch takes about two seconds, and `alphazero analyse`, `play` and `uci` import this package
+# but run the network in numpy: an eager import here would make each of them start that much
+# slower (tests/alphazero/test_startup.py checks that analyse never imports torch).
+_TORCH_NAMES = {
+    "PolicyValueNet": "nets.torch_net",
+    "make_evaluate_fn": "nets.torch_net",
+    "select_device": "nets.torch_net",
+    "LearnedSearch": "nets.search_weights",
+    "ScoreNet": "nets.search_weights",
+    "numpy_weights": "nets.weights",
+    "load_numpy_weights": "nets.weights",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _TORCH_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "BACKENDS",
+    "CheckpointError",
+    "FORMAT_VERSION",
+    "LearnedSearch",
+    "NetworkConfig",
+    "NumpyPolicyValueNet",
+    "PolicyValueNet",
+    "ScoreNet",
+    "UnsupportedCheckpointError",
+    "load_checkpoint",
+    "load_model",
+    "load_numpy_model",
+    "load_numpy_weights",
+    "make_evaluate_fn",
+    "make_numpy_evaluate_fn",
+    "numpy_weights",
+    "read_checkpoint_arrays",
+    "resolve_evaluate",
+    "resolve_learned",
+    "resolve_model",
+    "save_checkpoint",
+    "select_device",
+    "shipped_checkpoint",
+]

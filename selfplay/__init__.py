@@ -1,9 +1,60 @@
-"""Self-play: the worker (plain class), the inference server and their Ray actors.
+"""Self-play: the worker (a plain class), the inference server and their Ray actors.
 
-``selfplay.worker`` needs no torch and no Ray; ``selfplay.inference`` and ``selfplay.actors``
-bring in the network and Ray, so they are imported from their modules, not from here.
+``SelfPlayWorker`` needs neither torch nor Ray: give it a game, an ``evaluate`` function and
+search parameters, and ``play`` returns training positions. The inference server and the Ray
+actors that wrap both for ``alphazero train`` load on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from selfplay.worker import SelfPlayStats, SelfPlayWorker
 
-__all__ = ["SelfPlayStats", "SelfPlayWorker"]
+if TYPE_CHECKING:
+    from selfplay.actors import (
+        SelfPlayActor,
+        learned_arrays,
+        start_inference_server,
+        start_workers,
+    )
+    from selfplay.inference import BatchEvaluator, InferenceServer, server_device
+
+# Names whose modules import torch and Ray at their top (about 2 s and 0.5 s), loaded on first
+# access (PEP 562), so that using the worker alone, as the tests and benchmarks do, stays fast.
+_LAZY = {
+    "BatchEvaluator": "selfplay.inference",
+    "InferenceServer": "selfplay.inference",
+    "server_device": "selfplay.inference",
+    "SelfPlayActor": "selfplay.actors",
+    "learned_arrays": "selfplay.actors",
+    "start_inference_server": "selfplay.actors",
+    "start_workers": "selfplay.actors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "BatchEvaluator",
+    "InferenceServer",
+    "SelfPlayActor",
+    "SelfPlayStats",
+    "SelfPlayWorker",
+    "learned_arrays",
+    "server_device",
+    "start_inference_server",
+    "start_workers",
+]

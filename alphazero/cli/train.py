@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +25,8 @@ def register(subparsers) -> None:
         "train",
         help="train a network by self-play (Ray workers, learner, evaluation ladder)",
         description="Self-play training. CONFIG is a YAML file or a game name meaning "
-        "alphazero/configs/<game>.yaml. Writes the resolved config, checkpoints, TensorBoard logs and a "
-        "summary to the run directory (default runs/<game>-<timestamp>).",
+        "alphazero/configs/<game>.yaml. Writes the resolved config, checkpoints, TensorBoard "
+        "logs and a summary to the run directory (default runs/<game>-<timestamp>).",
     )
     p.add_argument(
         "config",
@@ -82,8 +83,25 @@ def resolve_run(args: argparse.Namespace):
     return config, run_dir, False
 
 
+def choose_ray_auth(address: str | None) -> None:
+    """Ask for Ray's token authentication explicitly when ``train`` starts a local instance.
+
+    Ray 2.59 and later turn token authentication on by default for a new local instance and
+    warn at every start that they did ("Token authentication is enabled for this Ray
+    cluster. Set RAY_AUTH_MODE=disabled to opt out"). Asking for it keeps that behaviour, the
+    safe one (Ray makes a random token once, in ~/.ray/auth_token, and every process of the
+    instance must present it), without the warning; older Ray versions that support tokens
+    start with them too. Ray reads RAY_AUTH_MODE once, when it is imported, so this must run
+    before the first ``import ray``: a process that has already imported Ray, a mode the user
+    set, and a cluster joined with ``--address`` (whose own mode decides) are left alone.
+    """
+    if address is None and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     config, run_dir, resume = resolve_run(args)
+    choose_ray_auth(args.address)
     handler = _TqdmHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()

@@ -1,0 +1,95 @@
+"""Evaluation: agents, matches between them, the training ladder, Elo and labelled positions.
+
+An agent (``Agent``) picks one move for each of a batch of positions, so ``play_match`` plays
+many games at once and a network agent searches all its positions in one batch.
+``parse_agent_spec`` builds any agent from the text ``alphazero match`` takes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from alphazero.eval.agents import (
+    Agent,
+    RandomAgent,
+    SearchAgent,
+    SolverAgent,
+    cached_evaluate,
+    parse_agent_spec,
+)
+from alphazero.eval.elo import EloEstimate, elo_difference, elo_from_score, format_elo
+from alphazero.eval.labelled import (
+    LabelledPosition,
+    MoveAccuracy,
+    labelled_positions,
+    optimal_share,
+)
+from alphazero.eval.matches import (
+    GameRecord,
+    MatchResult,
+    agent_seed,
+    match_pgn,
+    play_match,
+    play_matches,
+    run_ladder,
+)
+from alphazero.eval.rollout import RolloutAgent
+from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
+
+if TYPE_CHECKING:
+    from alphazero.eval.stockfish import StockfishAgent, StockfishNotFoundError, find_stockfish
+
+# The Stockfish agent's module imports python-chess's engine layer (asyncio, about 0.1 s) at
+# its top, which only chess matches against Stockfish need; it loads on first access (PEP 562)
+# so that `alphazero match connect4` and the training ladder do not pay for it.
+_LAZY = {
+    "StockfishAgent": "alphazero.eval.stockfish",
+    "StockfishNotFoundError": "alphazero.eval.stockfish",
+    "find_stockfish": "alphazero.eval.stockfish",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "Agent",
+    "EloEstimate",
+    "GameRecord",
+    "Interval",
+    "LabelledPosition",
+    "MatchResult",
+    "MoveAccuracy",
+    "RandomAgent",
+    "RolloutAgent",
+    "SearchAgent",
+    "SolverAgent",
+    "StockfishAgent",
+    "StockfishNotFoundError",
+    "agent_seed",
+    "bootstrap_mean",
+    "cached_evaluate",
+    "elo_difference",
+    "elo_from_score",
+    "find_stockfish",
+    "format_elo",
+    "labelled_positions",
+    "match_pgn",
+    "optimal_share",
+    "paired_bootstrap",
+    "parse_agent_spec",
+    "play_match",
+    "play_matches",
+    "run_ladder",
+]

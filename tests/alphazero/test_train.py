@@ -56,6 +56,7 @@ def test_two_iterations_end_to_end(tmp_path):
     proc = train_tiny(run_dir, "train.steps=2", "train.checkpoint_every=1", "train.eval_every=2",
                       "train.eval_games=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Token authentication" not in proc.stderr  # asked for explicitly: no warning
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["step"] == 2 and summary["games"] > 0 and summary["positions"] >= 16
     assert "Trained for 2 steps" in proc.stdout and "Strength at step 2" in proc.stdout
@@ -213,3 +214,23 @@ def test_missing_evaluation_module_is_logged(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         assert not train.evaluation_available()
     assert "evaluation ladder unavailable" in caplog.text
+
+
+def test_local_runs_ask_for_ray_token_authentication(monkeypatch):
+    from alphazero.cli.train import choose_ray_auth
+
+    # Recorded first, so that teardown restores the variable whatever the calls set: a
+    # RAY_AUTH_MODE left behind would not match the Ray this process has already imported.
+    monkeypatch.setenv("RAY_AUTH_MODE", "unset")
+    monkeypatch.delenv("RAY_AUTH_MODE")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were already imported
+    choose_ray_auth(None)
+    assert "RAY_AUTH_MODE" not in os.environ  # too late: Ray read the mode at its import
+    monkeypatch.delitem(sys.modules, "ray")
+    choose_ray_auth("10.0.0.5:6379")
+    assert "RAY_AUTH_MODE" not in os.environ  # a joined cluster's own mode decides
+    choose_ray_auth(None)
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    choose_ray_auth(None)
+    assert os.environ["RAY_AUTH_MODE"] == "disabled"  # the user's choice stands
