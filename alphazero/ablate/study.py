@@ -104,7 +104,7 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
                     ) -> tuple[LearnedWeights | None, list[LabelledPosition]]:
     """The learned search's weights (loaded, or trained on labelled seed 1 with ``evaluate``)
     and its training positions (kept out of the evaluation split)."""
-    from alphazero.learned.training import TrainSearchConfig, solver_costs, train_learned_search
+    from alphazero.learned.training import solver_costs, train_learned_search
     from nets.search_weights import LearnedSearch
 
     cfg, game = study.cfg, study.game
@@ -118,9 +118,7 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
     study.log(f"training the learned search on {cfg.learned_label} ({t.method}): "
               f"{t.iterations} iterations, {len(training)} positions, budgets {list(t.budgets)}")
     costs = np.stack([solver_costs(p.scores, game.num_actions) for p in training])
-    train_cfg = TrainSearchConfig(method=t.method, budgets=t.budgets,
-                                  positions_per_batch=t.batch, iterations=t.iterations,
-                                  seed=t.seed)
+    train_cfg = t.search_config()
     writer = study.results.writer
 
     def log(it: int, stats: dict) -> None:

@@ -25,6 +25,14 @@ from alphazero.train.replay import ReplayBuffer, Symmetries
 from nets.weights import numpy_weights
 
 MOMENTUM = 0.9
+LR_FLOOR = 0.1
+"""The cosine schedule ends at this share of the peak learning rate."""
+
+
+def cosine_learning_rate(peak: float, progress: float, floor: float = LR_FLOOR) -> float:
+    """``peak`` decayed along half a cosine to ``floor * peak`` as ``progress`` goes from 0 to 1:
+    the schedule of self-play training (``learning_rate``) and of pretraining."""
+    return peak * (floor + (1 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def learning_rate(config: TrainConfig, step: int, time_progress: float = 0.0) -> float:
@@ -36,7 +44,7 @@ def learning_rate(config: TrainConfig, step: int, time_progress: float = 0.0) ->
     if config.lr_schedule == "constant":
         return config.lr
     progress = min(max(step / max(config.steps, 1), time_progress), 1.0)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    return cosine_learning_rate(config.lr, progress)
 
 
 class Learner:
