@@ -15,26 +15,28 @@ import numpy as np
 from alphazero.ablate.config import EVALUATION_SEED, LEARNED_ARMS
 from alphazero.config import ConfigError
 from alphazero.eval.labelled import LabelledPosition, default_cache_dir, labelled_positions
+from nets.loader import resolve_model
 from search import BatchedMCTS, SearchParams
 from search.learned import LearnedWeights
 
 
 # -------------------------------------------------------------------------- networks
+def fresh_seed(spec: str) -> int | None:
+    """The seed of an ablation config's 'fresh' or 'fresh:SEED' checkpoint, else None."""
+    if spec != "fresh" and not spec.startswith("fresh:"):
+        return None
+    text = spec.split(":", 1)[1] if ":" in spec else "0"
+    if not text.isdigit():
+        raise ConfigError(f"checkpoint {spec!r}: write fresh or fresh:SEED (SEED an integer)")
+    return int(text)
+
+
 def load_network(spec: str, game: Any, network: Any) -> Any:
-    """A ``PolicyValueNet`` from a checkpoint path, or 'fresh[:SEED]' for a new network."""
-    import torch
-
-    from nets.checkpoint import load_model
-    from nets.torch_net import PolicyValueNet
-
-    if spec == "fresh" or spec.startswith("fresh:"):
-        text = spec.split(":", 1)[1] if ":" in spec else "0"
-        if not text.isdigit():
-            raise ConfigError(f"checkpoint {spec!r}: write fresh or fresh:SEED (SEED an integer)")
-        seed = int(text)
-        torch.manual_seed(seed)
-        return PolicyValueNet(network, game.observation_shape, game.num_actions).eval()
-    model, _ = load_model(spec, expected_game=game.name)
+    """A ``PolicyValueNet`` from a checkpoint path, or 'fresh[:SEED]' for a new network
+    (``nets.loader.resolve_model``)."""
+    seed = fresh_seed(spec)
+    model, _ = resolve_model(game, network, None if seed is not None else spec,
+                             fresh=seed is not None, seed=seed or 0)
     return model
 
 

@@ -141,12 +141,12 @@ class SearchAgent:
                         name: str | None = None, seed: int = 0,
                         num_threads: int | None = 1) -> SearchAgent:
         """Load ``path`` (CheckpointError if missing, corrupt or for another game)."""
-        from nets.checkpoint import load_model
+        from nets.loader import resolve_evaluate
 
         game = _as_game(game)
-        model, _ = load_model(path, expected_game=game.name)
-        return cls.from_model(game, model, params, name=name or str(path), seed=seed,
-                              num_threads=num_threads)
+        evaluate, _ = resolve_evaluate(game, None, path, backend="torch",
+                                       num_threads=num_threads)
+        return cls(game, evaluate, params, name=name or str(path), seed=seed)
 
     def reset(self) -> None:
         self._mcts = None

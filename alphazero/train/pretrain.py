@@ -37,7 +37,8 @@ import torch.nn.functional as F
 
 from alphazero.config import PretrainOptions
 from alphazero.train.learner import cosine_learning_rate
-from nets.checkpoint import load_model, save_checkpoint
+from nets.checkpoint import save_checkpoint
+from nets.loader import resolve_model
 from nets.torch_net import NetworkConfig, PolicyValueNet
 from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE, encode_board, encode_move
 
@@ -267,7 +268,7 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
     torch.manual_seed(options.seed)
     rng = random.Random(options.seed)
     if init is not None:
-        model, _ = load_model(init, expected_game="chess")
+        model, _ = resolve_model(GAME, network, init)
         network = model.config
     else:
         model = PolicyValueNet(network, OBSERVATION_SHAPE, NUM_ACTIONS)

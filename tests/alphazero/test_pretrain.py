@@ -8,7 +8,7 @@ import chess.pgn
 import pytest
 import torch
 
-from nets.checkpoint import load_model
+from nets.torch_net import load_model
 from alphazero.cli import main
 from nets.torch_net import NetworkConfig, PolicyValueNet
 from alphazero.config import PretrainOptions
