@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from alphazero.ablate.arms import (
-    ArmAgent, Split, arm_setup, balanced_openings, evaluation_positions,
+    Split, arm_setup, balanced_openings, evaluation_positions, fresh_seed,
     incremental_puct, load_network, search_positions, strata_of, tune_c_init,
 )
 from alphazero.ablate.config import (
@@ -239,8 +239,8 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
 
     cfg, game = study.cfg, study.game
     for budget in cfg.budgets:
-        baseline = ArmAgent(game, evaluate, arm_setup(BASELINE, study.search,
-                                                      c_init=tuned[budget]), budget)
+        baseline = arm_setup(BASELINE, study.search, c_init=tuned[budget]).agent(
+            game, evaluate, budget)
         pairings, keys = [], []
         for arm in cfg.ordered_arms[1:]:
             if cfg.match_arms and arm not in cfg.match_arms:
@@ -248,9 +248,8 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
             setup = arm_setup(arm, study.search, weights=weights, c_init=tuned[budget],
                               gumbel_noise=cfg.gumbel_noise)
             for seed in (cfg.seeds if setup.noise else cfg.seeds[:1]):
-                pairings.append((ArmAgent(game, evaluate, setup,
-                                          0 if arm == "policy" else budget, seed=seed),
-                                 baseline))
+                pairings.append((setup.agent(game, evaluate, 0 if arm == "policy" else budget,
+                                             seed=seed), baseline))
                 keys.append((arm, seed))
         matches = play_matches(game, pairings, games=2 * len(openings), openings=openings)
         totals: dict[str, np.ndarray] = {}
@@ -351,7 +350,7 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
 
     checkpoints = cfg.checkpoints if study == "arms" else boundary_checkpoints(cfg)
     for spec in checkpoints.values():  # fail before any work or any file
-        if not (spec == "fresh" or spec.startswith("fresh:") or Path(spec).is_file()):
+        if fresh_seed(spec) is None and not Path(spec).is_file():
             raise CheckpointError(f"checkpoint not found: {spec}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

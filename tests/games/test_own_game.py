@@ -17,8 +17,9 @@ from numba import njit
 
 import games
 from alphazero.config import Config, ConfigError, SelfPlayConfig, TrainConfig
-from alphazero.eval.agents import RandomAgent, SearchAgent
+from alphazero.eval.agents import RandomAgent
 from alphazero.eval.matches import play_match
+from alphazero.eval.search_agent import SearchAgent
 from alphazero.train.in_process import train_in_process
 from games import GameDefinitionError, IllegalMoveError, InvalidPositionError
 from nets.config import NetworkConfig
