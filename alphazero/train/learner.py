@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from nets.checkpoint import load_checkpoint, save_checkpoint
 from alphazero.config import TrainConfig
-from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig, PolicyValueNet
+from nets.loader import new_model
+from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig
 from alphazero.train.replay import ReplayBuffer, Symmetries
 from nets.weights import numpy_weights
 
@@ -60,9 +61,8 @@ class Learner:
         self.network_config = network
         self.config = config
         self.device = torch.device(device)
-        torch.manual_seed(config.seed)
-        self.model = PolicyValueNet(network, game.observation_shape, game.num_actions)
-        self.model.to(self.device)
+        self.model = new_model(network, game.observation_shape, game.num_actions,
+                               seed=config.seed).to(self.device)
         self.optimizer = _make_optimizer(self.model, config)
         self.buffer = ReplayBuffer(config.buffer_size, game.observation_shape, game.num_actions)
         self.symmetries = Symmetries(game)

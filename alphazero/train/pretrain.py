@@ -267,11 +267,8 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
         raise ValueError(f"steps must be >= 1, not {options.steps}")
     torch.manual_seed(options.seed)
     rng = random.Random(options.seed)
-    if init is not None:
-        model, _ = resolve_model(GAME, network, init)
-        network = model.config
-    else:
-        model = PolicyValueNet(network, OBSERVATION_SHAPE, NUM_ACTIONS)
+    model, _ = resolve_model(GAME, network, init, fresh=init is None, seed=options.seed)
+    network = model.config  # a checkpoint's network wins over the config's
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr,
                                   weight_decay=options.weight_decay)
