@@ -7,8 +7,11 @@ take their own section; only entry points see the whole ``Config``.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
+import functools
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +160,85 @@ class TrainConfig:
             raise ValueError("train.min_buffer cannot exceed train.buffer_size")
 
 
+METHODS = ("deviation", "reinforce")
+"""Gradients of the learned search's selection (``TrainSearchConfig.method``)."""
+
+
+@dataclass(frozen=True)
+class TrainSearchConfig:
+    """How the learned search is trained (``alphazero train-search``, and ``ablate``'s
+    ``train`` section, take their defaults from here)."""
+
+    method: str = "deviation"
+    """Gradient of the selection: deviation (every child of a sampled decision tried, exact
+    expectation) or reinforce (every decision of a search sampled from the softened rule, a
+    paired PUCT search as the baseline; one search per position)."""
+    budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
+    """Simulation budgets to train over."""
+    positions: int = 2000
+    """Training positions the commands make (solver-labelled: labelled seed 1; or random
+    playouts for the search teacher); ``train_learned_search`` takes them as given."""
+    positions_per_batch: int = 32
+    """Decisions (positions) per iteration."""
+    iterations: int = 300
+    """Training iterations."""
+    lr: float = 3e-3
+    """Adam learning rate of the selection and readout networks."""
+    temperature: float = 0.1
+    """Softening of the selection choice for its gradient (PUCT scores are O(1))."""
+    readout_temperature: float = 0.5
+    """Softening of the readout's move distribution."""
+    regularization: float = 0.05
+    """Weight of the mean squared residual (pulls the rule toward PUCT)."""
+    depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
+    """Probability of forcing a decision at depth 0, 1, 2."""
+    decisions_per_simulation: int = 10
+    """REINFORCE: room for this many recorded decisions per simulation (on average over a
+    search); a search that makes more is dropped (``charts/overflow``)."""
+    seed: int = 0
+    """Seeds the networks' initialisation and the sampling of positions and decisions."""
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+
+
+@dataclass(frozen=True)
+class PretrainOptions:
+    """How pretraining runs (the network comes from the config); ``alphazero pretrain``'s
+    flags take their defaults from here."""
+
+    steps: int = 10_000
+    """Optimizer steps (mini-batches)."""
+    batch_size: int = 256
+    """Positions per mini-batch (the command's default: the config's train.batch_size)."""
+    lr: float = 1e-3
+    """AdamW learning rate, decayed by a cosine to 10% over the run."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    value_loss_weight: float = 1.0
+    """Weight of the value MSE against the policy cross-entropy."""
+    eval_weight: float = 0.75
+    """Share of a ``[%eval]`` annotation's expected score in the value target."""
+    shuffle_buffer: int = 50_000
+    """Positions held for shuffling."""
+    sample_reuse: float = 1.0
+    """Times each position is sampled, on average, per pass over the files."""
+    checkpoint_every: int = 500
+    """Steps between checkpoints (and one at the end)."""
+    max_minutes: float | None = None
+    """Wall-clock budget: training stops when it is spent, and the learning rate decays over
+    whichever of steps or time runs out first."""
+    holdout_every: int = 50
+    """Every Nth game (in file order) is held out: never trained on, its positions measure
+    the network at each checkpoint, and the best of them is also saved as ``*.best.pt``
+    (0: no hold-out)."""
+    validation_positions: int = 4000
+    """Held-out positions used for validation (from the first held-out games)."""
+    seed: int = 0
+    """Seeds the network's initialisation and the shuffling."""
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole run: the game, the network, the search, self-play and training."""
@@ -260,3 +342,26 @@ def load_config(name_or_path: str, overrides: list[str] | None = None) -> Config
 
 def to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's docstring (the string literal under it) of dataclass ``cls``, on one line:
+    what a command's ``--help`` says about a flag that takes its default from the field."""
+    return _class_field_docs(sys.modules[cls.__module__].__file__).get(cls.__qualname__, {})
+
+
+@functools.cache
+def _class_field_docs(path: str) -> dict[str, dict[str, str]]:
+    """Class name -> field docstrings, for every top-level class of the module file ``path``
+    (one parse of the file, ~2 ms: the commands read it when they build their parsers)."""
+    out: dict[str, dict[str, str]] = {}
+    for node in ast.parse(Path(path).read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        docs = out[node.name] = {}
+        for field_node, after in zip(node.body, node.body[1:]):
+            if isinstance(field_node, ast.AnnAssign) and isinstance(field_node.target, ast.Name) \
+                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) \
+                    and isinstance(after.value.value, str):
+                docs[field_node.target.id] = " ".join(after.value.value.split())
+    return out

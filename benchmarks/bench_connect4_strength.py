@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from alphazero.eval.agents import RandomAgent, RolloutAgent, SearchAgent, parse_agent_spec
+from alphazero.eval.agents import RandomAgent, RolloutAgent, parse_agent_spec
+from alphazero.eval.search_agent import SearchAgent
 from alphazero.config import load_config
 from alphazero.eval.elo import format_elo
 from alphazero.eval.matches import agent_seed, play_match

@@ -30,7 +30,7 @@ from alphazero.eval.labelled import labelled_positions
 from nets.loader import resolve_evaluate, resolve_learned
 from alphazero.play.engine import SearchEngine
 from games import get_game
-from search import BatchedMCTS
+from search.states import search_states
 
 WAYS = ("batched", "B=1, k=1", "B=1, k=4", "B=1, k=16", "engine")
 
@@ -49,14 +49,9 @@ def search_moves(game, evaluate, params, states, way: str, learned) -> list[int]
     else:
         chunk, k = 1, int(way.split("k=")[1])
     params = dataclasses.replace(params, leaves_per_step=k)
-    moves = []
-    for start in range(0, len(states), chunk):
-        part = states[start:start + chunk]
-        mcts = BatchedMCTS(game, evaluate, params, batch_size=len(part), seed=0,
+    result = search_states(game, evaluate, params, states, batch_size=chunk, seed=0,
                            learned=learned)
-        mcts.set_roots(part)
-        moves += [int(a) for a in mcts.run().action]
-    return moves
+    return [int(a) for a in result.action]
 
 
 def interval(share: float, n: int) -> float:

@@ -18,10 +18,8 @@ import time
 
 import numpy as np
 
-from nets.checkpoint import load_model
 from alphazero.config import load_config
-from nets.loader import shipped_checkpoint
-from nets.torch_net import make_evaluate_fn
+from nets.loader import resolve_evaluate, shipped_checkpoint
 from games.tictactoe import GAME, perfect_values
 from search import BatchedMCTS
 
@@ -78,8 +76,7 @@ def main() -> int:
     params = config.search
     if args.sims is not None:
         params = dataclasses.replace(params, simulations=args.sims)
-    model, _ = load_model(path, expected_game="tictactoe")
-    evaluate = make_evaluate_fn(model, num_threads=1)
+    evaluate, _ = resolve_evaluate(GAME, config.network, path, backend="torch")
     started = time.perf_counter()
     record = play(evaluate, params, args.games, args.seed)
     seconds = time.perf_counter() - started

@@ -18,7 +18,6 @@ from nets.checkpoint import (
     CheckpointError,
     UnsupportedCheckpointError,
     load_checkpoint,
-    load_model,
     read_checkpoint_arrays,
     save_checkpoint,
 )
@@ -34,7 +33,7 @@ from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_eva
 
 if TYPE_CHECKING:
     from nets.search_weights import LearnedSearch, ScoreNet
-    from nets.torch_net import PolicyValueNet, make_evaluate_fn, select_device
+    from nets.torch_net import PolicyValueNet, load_model, make_evaluate_fn, select_device
     from nets.weights import load_numpy_weights, numpy_weights
 
 # Names whose modules import torch at their top, loaded on first access (PEP 562). Importing
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
 # slower (tests/alphazero/test_startup.py checks that analyse never imports torch).
 _TORCH_NAMES = {
     "PolicyValueNet": "nets.torch_net",
+    "load_model": "nets.torch_net",
     "make_evaluate_fn": "nets.torch_net",
     "select_device": "nets.torch_net",
     "LearnedSearch": "nets.search_weights",

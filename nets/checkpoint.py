@@ -44,8 +44,6 @@ from nets.files import atomic_write
 if TYPE_CHECKING:  # torch is imported inside the functions that need it: it is slow to import
     import torch
 
-    from nets.torch_net import PolicyValueNet
-
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "game", "network", "observation_shape", "num_actions", "model")
 
@@ -137,7 +135,7 @@ def _checked(path: Path, checkpoint: Any) -> dict[str, Any]:
 
 def _corrupt_message(path: Path, error: BaseException) -> str:
     return (f"checkpoint {path} is truncated or corrupt ({path.stat().st_size} bytes): "
-            f"{_first_line(error)}")
+            f"{first_line(error)}")
 
 
 def network_shape(
@@ -285,7 +283,7 @@ def read_checkpoint_arrays(path: str | os.PathLike) -> dict[str, Any]:
     return _checked(path, checkpoint)
 
 
-def _first_line(error: BaseException, limit: int = 160) -> str:
+def first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (or its type name), cut to `limit` characters."""
     lines = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
@@ -297,29 +295,6 @@ def _unpickling_reason(error: pickle.UnpicklingError) -> str:
     marker = "WeightsUnpickler error:"
     text = str(error)
     if marker not in text:
-        return _first_line(error)
+        return first_line(error)
     reason = text.split(marker, 1)[1].strip().splitlines()[0]
     return reason.split(" Please use", 1)[0]
-
-
-def load_model(
-    path: str | os.PathLike,
-    device: torch.device | str = "cpu",
-    expected_game: str | None = None,
-) -> tuple[PolicyValueNet, dict[str, Any]]:
-    """Build the stored network, load its weights, and return (model in eval mode, checkpoint)."""
-    import torch
-
-    from nets.torch_net import PolicyValueNet
-
-    checkpoint = load_checkpoint(path, map_location="cpu")
-    config, observation_shape, num_actions = network_shape(path, checkpoint, expected_game)
-    model = PolicyValueNet(config, observation_shape, num_actions)
-    try:
-        model.load_state_dict(checkpoint["model"])
-    except RuntimeError as e:
-        raise CheckpointError(
-            f"checkpoint {path} weights do not fit its network config: {_first_line(e)}"
-        ) from e
-    model.to(torch.device(device)).eval()
-    return model, checkpoint

@@ -1,23 +1,35 @@
-"""Finding the network to use: an explicit checkpoint, the shipped one, or a fresh one.
+"""The one network loader: a checkpoint file, the shipped one, or a fresh network, as a torch
+model (`resolve_model`) or as the search's evaluate (`resolve_evaluate`); the learned search's
+weights (`resolve_learned`); and a model from the numpy weights that cross Ray (`new_model`).
 
-`resolve_evaluate` gives the search's `evaluate` for the command-line tools: by default it runs
-the network in numpy (`nets.numpy_net`), which starts about two seconds sooner because it
-never imports torch, and falls back to torch for a file only torch can read. torch is imported
-inside the functions that need it.
+Every part of the project that needs a network comes here: analyse, play and uci, the agents
+and the evaluation ladder, the self-play actors and the inference server, the ablation,
+``train-search`` and pretraining's ``--init``. The file readers below it are building blocks:
+``nets.torch_net.load_model`` (torch) and ``nets.numpy_net.load_numpy_model`` (numpy).
+
+`resolve_evaluate` runs the network in numpy by default (`nets.numpy_net`), which starts
+about two seconds sooner because it never imports torch, and falls back to torch for a file
+only torch can read. torch is imported inside the functions that need it for that reason:
+analyse, play and uci start without it (tests/alphazero/test_startup.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nets.config import NetworkConfig
-from games.base import Game
+import numpy as np
 
-if TYPE_CHECKING:
+from games.base import Game
+from nets.checkpoint import CheckpointError, UnsupportedCheckpointError
+from nets.config import NetworkConfig
+from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
+from search import EvaluateFn, SearchParams
+from search.learned import LearnedWeights
+
+if TYPE_CHECKING:  # torch-backed types; their modules import torch
     from nets.torch_net import PolicyValueNet
-    from search import EvaluateFn
-    from search.learned import LearnedWeights
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 BACKENDS = ("auto", "numpy", "torch")
@@ -32,77 +44,110 @@ That is 5-10 s of Connect Four work (more for chess): by then torch's import (~2
 (~1 s) pay for themselves. The count, not a clock, decides, so a run is repeatable."""
 
 
+# --------------------------------------------------------------------------- sources
 def shipped_checkpoint(game_name: str) -> Path | None:
     """The checkpoint shipped in the package for ``game_name``, if there is one."""
     path = SHIPPED_DIR / f"{game_name}.pt"
     return path if path.is_file() else None
 
 
-def resolve_model(game: Game, network: NetworkConfig, checkpoint: str | None = None, *,
+def shipped_learned_weights(game_name: str) -> Path:
+    """Where the learned search's weights for ``game_name`` are shipped (the file may not
+    exist: ``resolve_learned`` says so)."""
+    return SHIPPED_DIR / f"{game_name}_search.pt"
+
+
+def _source(game: Game, network: NetworkConfig | None, checkpoint: str | Path | None,
+            fresh: bool, seed: int) -> tuple[Path | str | None, str]:
+    """(the file to read, or None for a fresh network; the sentence saying so)."""
+    if fresh and checkpoint is not None:
+        raise ValueError("give a checkpoint or fresh=True, not both")
+    if checkpoint is not None:
+        return checkpoint, f"using checkpoint {checkpoint}"
+    if not fresh:
+        shipped = shipped_checkpoint(game.name)
+        if shipped is not None:
+            return shipped, f"using the shipped {game.name} checkpoint {shipped}"
+    if network is None:
+        raise ValueError("a fresh network needs its NetworkConfig")
+    shape = f"{network.blocks} blocks x {network.channels} channels"
+    if fresh:
+        return None, f"using a freshly initialised network ({shape}, seed {seed})"
+    return None, (f"no checkpoint shipped for {game.name}: using a freshly initialised "
+                  f"network ({shape})")
+
+
+# ---------------------------------------------------------------------------- models
+def new_model(network: NetworkConfig, observation_shape: tuple[int, int, int],
+              num_actions: int, *, seed: int | None = None,
+              weights: Mapping[str, np.ndarray] | None = None) -> PolicyValueNet:
+    """A ``PolicyValueNet`` in eval mode: initialised after ``torch.manual_seed(seed)`` (None:
+    torch's RNG as it is), then given ``weights`` (numpy arrays, ``nets.weights``) if any."""
+    import torch
+
+    from nets.torch_net import PolicyValueNet
+    from nets.weights import load_numpy_weights
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = PolicyValueNet(network, observation_shape, num_actions)
+    if weights is not None:
+        load_numpy_weights(model, dict(weights))
+    return model.eval()
+
+
+def resolve_model(game: Game, network: NetworkConfig | None = None,
+                  checkpoint: str | Path | None = None, *, fresh: bool = False,
                   seed: int = 0) -> tuple[PolicyValueNet, str]:
     """(model in eval mode, a sentence saying where it came from).
 
-    Raises ``nets.checkpoint.CheckpointError`` for a missing, corrupt or mismatched file.
+    The network is ``checkpoint``; else (``checkpoint`` None) the one shipped for the game;
+    else, or with ``fresh``, a fresh ``network`` initialised from ``seed``. Raises
+    ``CheckpointError`` for a missing, corrupt or mismatched file.
     """
-    import torch
+    from nets.torch_net import load_model
 
-    from nets.checkpoint import load_model
-    from nets.torch_net import PolicyValueNet
-
-    if checkpoint is None:
-        shipped = shipped_checkpoint(game.name)
-        if shipped is not None:
-            model, _ = load_model(shipped, expected_game=game.name)
-            return model, f"using the shipped {game.name} checkpoint {shipped}"
-        torch.manual_seed(seed)
-        model = PolicyValueNet(network, game.observation_shape, game.num_actions).eval()
-        return model, (f"no checkpoint shipped for {game.name}: using a freshly initialised "
-                       f"network ({network.blocks} blocks x {network.channels} channels)")
-    model, _ = load_model(checkpoint, expected_game=game.name)
-    return model, f"using checkpoint {checkpoint}"
+    path, source = _source(game, network, checkpoint, fresh, seed)
+    if path is None:
+        return new_model(network, game.observation_shape, game.num_actions, seed=seed), source
+    model, _ = load_model(path, expected_game=game.name)
+    return model, source
 
 
-def resolve_evaluate(game: Game, network: NetworkConfig, checkpoint: str | None = None, *,
+def resolve_evaluate(game: Game, network: NetworkConfig | None = None,
+                     checkpoint: str | Path | None = None, *, fresh: bool = False,
                      backend: str = "auto", num_threads: int | None = 1, seed: int = 0
                      ) -> tuple[EvaluateFn, str]:
     """(the search's evaluate, a sentence saying where the network came from and what runs it).
 
-    ``backend`` is one of BACKENDS. With "auto", a checkpoint the torch-free reader cannot
-    read, or no checkpoint at all (a fresh network is initialised by torch), goes to torch.
-    ``num_threads`` is torch's thread count. Raises ``CheckpointError`` like `resolve_model`.
+    The network is found as by `resolve_model`. ``backend`` is one of BACKENDS. With "auto",
+    a checkpoint the torch-free reader cannot read, or no checkpoint at all (a fresh network
+    is initialised by torch), goes to torch. ``num_threads`` is torch's thread count. Raises
+    ``CheckpointError`` like `resolve_model`.
     """
-    from nets.checkpoint import UnsupportedCheckpointError
-
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    path = checkpoint if checkpoint is not None else shipped_checkpoint(game.name)
+    path, source = _source(game, network, checkpoint, fresh, seed)
     reason = "no checkpoint to read"
     if backend != "torch" and path is not None:
-        from nets.numpy_net import load_numpy_model, make_numpy_evaluate_fn
-
         try:
             net, loaded = load_numpy_model(path, expected_game=game.name)
-            state = loaded["model"]
         except UnsupportedCheckpointError as err:
             if backend == "numpy":
                 raise
             reason = str(err)
         else:
-            where = (f"checkpoint {path}" if checkpoint is not None
-                     else f"the shipped {game.name} checkpoint {path}")
             evaluate = make_numpy_evaluate_fn(net)
             if backend == "numpy":
-                return evaluate, f"using {where} (numpy)"
-            return (_NumpyThenTorch(evaluate, net, state, num_threads),
-                    f"using {where} (numpy; torch for long runs of large batches)")
+                return evaluate, f"{source} (numpy)"
+            return (_NumpyThenTorch(evaluate, net, loaded["model"], num_threads),
+                    f"{source} (numpy; torch for long runs of large batches)")
     from nets.torch_net import make_evaluate_fn
 
-    model, source = resolve_model(game, network, checkpoint, seed=seed)
+    model, source = resolve_model(game, network, checkpoint, fresh=fresh, seed=seed)
     if backend == "numpy":  # a fresh network: torch initialises it, numpy runs it
-        from nets.numpy_net import NumpyPolicyValueNet, make_numpy_evaluate_fn
-
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-        net = NumpyPolicyValueNet(network, game.observation_shape, game.num_actions, state)
+        net = NumpyPolicyValueNet(model.config, game.observation_shape, game.num_actions, state)
         return make_numpy_evaluate_fn(net), f"{source} (numpy)"
     note = "" if backend == "torch" else f"; {reason}"
     return make_evaluate_fn(model, num_threads=num_threads), f"{source} (torch{note})"
@@ -112,7 +157,8 @@ class _NumpyThenTorch:
     """The search's evaluate: numpy (fast to start), then torch once SWITCH_AFTER_POSITIONS
     positions have gone through calls of more than LARGE_BATCH, where torch is faster."""
 
-    def __init__(self, numpy_evaluate: EvaluateFn, net, state, num_threads: int | None):
+    def __init__(self, numpy_evaluate: EvaluateFn, net: NumpyPolicyValueNet,
+                 state: Mapping[str, np.ndarray], num_threads: int | None):
         self._numpy_evaluate, self._net, self._state = numpy_evaluate, net, state
         self._num_threads = num_threads
         self._torch_evaluate: EvaluateFn | None = None
@@ -122,7 +168,7 @@ class _NumpyThenTorch:
     def backend(self) -> str:
         return "numpy" if self._torch_evaluate is None else "torch"
 
-    def __call__(self, observations, legal_masks):
+    def __call__(self, observations: np.ndarray, legal_masks: np.ndarray):
         if self._torch_evaluate is None:
             if len(observations) > LARGE_BATCH:
                 self.large_positions += len(observations)
@@ -132,29 +178,27 @@ class _NumpyThenTorch:
         return self._torch_evaluate(observations, legal_masks)
 
     def _make_torch_evaluate(self) -> EvaluateFn:
-        import torch
-
-        from nets.torch_net import PolicyValueNet, make_evaluate_fn
+        from nets.torch_net import make_evaluate_fn
 
         net = self._net
-        model = PolicyValueNet(net.config, net.observation_shape, net.num_actions)
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in self._state.items()})
-        return make_evaluate_fn(model.eval(), num_threads=self._num_threads)
+        model = new_model(net.config, net.observation_shape, net.num_actions, weights=self._state)
+        return make_evaluate_fn(model, num_threads=self._num_threads)
 
 
-def resolve_learned(game: Game, params) -> LearnedWeights | None:
+# ------------------------------------------------------------------ learned search
+def resolve_learned(game: Game, params: SearchParams) -> LearnedWeights | None:
     """The learned search's weights when ``params.arm == "learned"``, else None.
 
     Takes ``params.learned_weights`` or the file shipped for the game; raises
-    ``CheckpointError`` with a clear message when there is none.
+    ``CheckpointError`` with a clear message when there is none, or when the file is
+    unreadable or trained for another game.
     """
     if params.arm != "learned":
         return None
-    from nets.checkpoint import CheckpointError
     from nets.search_weights import LearnedSearch
 
-    path = params.learned_weights or SHIPPED_DIR / f"{game.name}_search.pt"
-    if not Path(path).is_file():
+    path = Path(params.learned_weights or shipped_learned_weights(game.name))
+    if not path.is_file():
         raise CheckpointError(
             f"no learned search weights for {game.name} ({path}): train them with "
             f"'alphazero train-search {game.name} --checkpoint NET.pt' and pass "

@@ -20,13 +20,14 @@ another order). Training, self-play and the inference server keep torch.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from nets.checkpoint import CheckpointError, network_shape, read_checkpoint_arrays
 from nets.config import NetworkConfig
+from search import EvaluateFn
 
 # The same as nets.torch_net.ILLEGAL_LOGIT (a test checks it); kept here so that this module
 # does not import torch.
@@ -35,8 +36,6 @@ BATCH_NORM_EPS = 1e-5  # torch.nn.BatchNorm2d's default, which PolicyValueNet us
 CHUNK_ROWS = 1024
 """Board cells (positions x H x W) a forward pass handles at once: 24 Connect Four positions,
 16 chess positions. Throughput was flat from 8 to 32 positions and fell beyond."""
-
-EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class _Weights:
@@ -204,7 +203,8 @@ class NumpyPolicyValueNet:
 
 def load_numpy_model(path: str | os.PathLike, expected_game: str | None = None
                      ) -> tuple[NumpyPolicyValueNet, dict[str, Any]]:
-    """`nets.checkpoint.load_model` without torch: (numpy network, checkpoint).
+    """`nets.torch_net.load_model` without torch: (numpy network, checkpoint); the numpy
+    reader behind ``nets.loader``.
 
     Raises CheckpointError (UnsupportedCheckpointError when only torch can read the file).
     """

@@ -9,24 +9,26 @@ and the network: it takes and returns numpy arrays.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.checkpoint import CheckpointError, first_line, load_checkpoint, network_shape
 from nets.config import NetworkConfig  # re-exported: defined without torch
 from nets.numpy_net import checked_inputs
+from search import EvaluateFn
 
 logger = logging.getLogger(__name__)
 
 # Logit given to illegal actions. Finite (not -inf), so a row with no legal action (a terminal
 # position) gives a uniform softmax instead of NaN.
 ILLEGAL_LOGIT = -1e9
-
-EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class ResidualBlock(nn.Module):
@@ -93,6 +95,29 @@ class PolicyValueNet(nn.Module):
         logits = self.policy_head(h)  # [B, A]
         value = self.value_head(h).squeeze(-1)  # [B, 1] -> [B]
         return logits, value
+
+
+def load_model(
+    path: str | os.PathLike,
+    device: torch.device | str = "cpu",
+    expected_game: str | None = None,
+) -> tuple[PolicyValueNet, dict[str, Any]]:
+    """Build the stored network, load its weights, and return (model in eval mode, checkpoint).
+
+    The torch reader behind ``nets.loader``, which callers use; ``CheckpointError`` for a
+    missing, corrupt or mismatched file.
+    """
+    checkpoint = load_checkpoint(path, map_location="cpu")
+    config, observation_shape, num_actions = network_shape(path, checkpoint, expected_game)
+    model = PolicyValueNet(config, observation_shape, num_actions)
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"checkpoint {path} weights do not fit its network config: {first_line(e)}"
+        ) from e
+    model.to(torch.device(device)).eval()
+    return model, checkpoint
 
 
 def select_device(preference: str = "auto") -> torch.device:

@@ -43,6 +43,9 @@ from search.tree import (
 )
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""The network as the search sees it (defined here once; ``nets`` and ``selfplay`` use it):
+``evaluate(observations float32[M, C, H, W], legal_masks bool[M, A]) -> (logits float32[M, A],
+values float32[M])``, values from the side to move's point of view."""
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
 
 

@@ -14,12 +14,13 @@ import numpy as np
 import ray
 import torch
 
-from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
 from games import get_game
+from nets.loader import new_model
+from nets.torch_net import NetworkConfig, make_evaluate_fn
+from nets.weights import load_numpy_weights
 from search import SearchParams
 from search.learned import LearnedWeights
 from selfplay.inference import InferenceServer
-from nets.weights import load_numpy_weights
 from selfplay.worker import SelfPlayWorker
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ class SelfPlayActor:
         self.server = server
         self.version = -1
         self.model = None
-        if server is None:
-            self.model = PolicyValueNet(network, self.game.observation_shape, self.game.num_actions)
+        if server is None:  # the weights come with set_weights
+            self.model = new_model(network, self.game.observation_shape, self.game.num_actions)
         evaluate = self._remote_evaluate if server is not None else _no_weights
         self.worker = SelfPlayWorker(
             self.game,

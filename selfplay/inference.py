@@ -18,7 +18,8 @@ import logging
 import numpy as np
 import torch
 
-from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn, select_device
+from nets.loader import new_model
+from nets.torch_net import NetworkConfig, make_evaluate_fn, select_device
 from nets.weights import load_numpy_weights
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,7 @@ class BatchEvaluator:
         device: torch.device | str = "cpu",
     ):
         self.device = torch.device(device)
-        self.model = PolicyValueNet(network, observation_shape, num_actions).to(self.device)
-        self.model.eval()
+        self.model = new_model(network, observation_shape, num_actions).to(self.device)
         self._evaluate = None
         self.version = -1
         self.calls = 0  # network calls

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from games.base import is_array_game, random_opening
-from search import BatchedMCTS, SearchParams
+from search import BatchedMCTS, EvaluateFn, SearchParams
 from search.learned import LearnedWeights
-
-EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass

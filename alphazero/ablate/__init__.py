@@ -17,7 +17,6 @@ from alphazero.ablate.config import (
     quick_config,
 )
 from alphazero.ablate.arms import (
-    ArmAgent,
     ArmRun,
     ArmSetup,
     Split,
@@ -53,7 +52,6 @@ from alphazero.ablate.study import (
 __all__ = [
     "ARMS",
     "AblationConfig",
-    "ArmAgent",
     "ArmRun",
     "ArmSetup",
     "BASELINE",

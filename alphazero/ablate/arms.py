@@ -1,12 +1,12 @@
 """What the ablation measures with: networks, solver-labelled splits, balanced openings,
-and each arm's search (``arm_setup``, ``search_positions``, ``ArmAgent``, ``tune_c_init``,
-``incremental_puct`` for the boundary study)."""
+and each arm's search (``arm_setup``, ``search_positions``, ``ArmSetup.agent``,
+``tune_c_init``, ``incremental_puct`` for the boundary study)."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,26 +15,32 @@ import numpy as np
 from alphazero.ablate.config import EVALUATION_SEED, LEARNED_ARMS
 from alphazero.config import ConfigError
 from alphazero.eval.labelled import LabelledPosition, default_cache_dir, labelled_positions
-from search import BatchedMCTS, SearchParams
+from alphazero.eval.search_agent import SearchAgent
+from alphazero.eval.solver import ExactScores
+from games.base import random_opening
+from nets.loader import resolve_model
+from search import BatchedMCTS, EvaluateFn, SearchParams
 from search.learned import LearnedWeights
+from search.states import chunks, search_states
 
 
 # -------------------------------------------------------------------------- networks
+def fresh_seed(spec: str) -> int | None:
+    """The seed of an ablation config's 'fresh' or 'fresh:SEED' checkpoint, else None."""
+    if spec != "fresh" and not spec.startswith("fresh:"):
+        return None
+    text = spec.split(":", 1)[1] if ":" in spec else "0"
+    if not text.isdigit():
+        raise ConfigError(f"checkpoint {spec!r}: write fresh or fresh:SEED (SEED an integer)")
+    return int(text)
+
+
 def load_network(spec: str, game: Any, network: Any) -> Any:
-    """A ``PolicyValueNet`` from a checkpoint path, or 'fresh[:SEED]' for a new network."""
-    import torch
-
-    from nets.checkpoint import load_model
-    from nets.torch_net import PolicyValueNet
-
-    if spec == "fresh" or spec.startswith("fresh:"):
-        text = spec.split(":", 1)[1] if ":" in spec else "0"
-        if not text.isdigit():
-            raise ConfigError(f"checkpoint {spec!r}: write fresh or fresh:SEED (SEED an integer)")
-        seed = int(text)
-        torch.manual_seed(seed)
-        return PolicyValueNet(network, game.observation_shape, game.num_actions).eval()
-    model, _ = load_model(spec, expected_game=game.name)
+    """A ``PolicyValueNet`` from a checkpoint path, or 'fresh[:SEED]' for a new network
+    (``nets.loader.resolve_model``)."""
+    seed = fresh_seed(spec)
+    model, _ = resolve_model(game, network, None if seed is not None else spec,
+                             fresh=seed is not None, seed=seed or 0)
     return model
 
 
@@ -97,8 +103,6 @@ def balanced_openings(game: Any, count: int, plies: Sequence[int], margin: int, 
                       seed: int = 0, tries_per_opening: int = 200) -> list[list[int]]:
     """``count`` distinct random openings whose exact value is close: |score| <= ``margin``
     (Pons score for Connect Four, -1/0/1 for tic-tac-toe). Connect Four ones are cached."""
-    from games.base import random_opening
-
     cache = None
     if game.name == "connect4":
         cache = default_cache_dir() / (f"connect4_openings_p{plies[0]}-{plies[1]}_m{margin}"
@@ -110,7 +114,7 @@ def balanced_openings(game: Any, count: int, plies: Sequence[int], margin: int, 
                 return cached[:count]
     rng = np.random.default_rng([seed, 7])
     found: dict[tuple[int, ...], int] = {}
-    solve = _exact_value_fn(game)
+    exact = ExactScores(game)
     for _ in range(tries_per_opening * count):
         if len(found) == count:
             break
@@ -120,7 +124,7 @@ def balanced_openings(game: Any, count: int, plies: Sequence[int], margin: int, 
         state = game.initial_state()
         for action in moves:
             state = game.apply(state, action)
-        score = solve(state)
+        score = exact.score(state)
         if abs(score) <= margin:
             found[moves] = score
     if not found:
@@ -131,18 +135,6 @@ def balanced_openings(game: Any, count: int, plies: Sequence[int], margin: int, 
         cache.write_text("".join(f"{''.join(str(a + 1) for a in m)} {s}\n"
                                  for m, s in found.items()))
     return [list(m) for m in found]
-
-
-def _exact_value_fn(game: Any) -> Callable[[Any], int]:
-    if game.name == "connect4":
-        from games.connect4_solver import Connect4Solver
-
-        solver = Connect4Solver()
-        return lambda s: solver.solve((int(s[0]), int(s[1]), int(s[2])))
-    from games.tictactoe import perfect_values
-
-    memo: dict = {}
-    return lambda s: int(perfect_values(s, memo))
 
 
 # ------------------------------------------------------------------------------ arms
@@ -157,6 +149,13 @@ class ArmSetup:
 
     def at(self, budget: int) -> SearchParams:
         return dataclasses.replace(self.params, simulations=budget)
+
+    def agent(self, game: Any, evaluate: EvaluateFn, budget: int, *, seed: int = 0,
+              name: str | None = None) -> SearchAgent:
+        """The arm as a match player: fresh trees each move, no evaluation cache."""
+        return SearchAgent(game, evaluate, self.at(budget), learned=self.learned,
+                           noise=self.noise, seed=seed, cache_size=0,
+                           name=name or f"{self.name}@{budget}")
 
 
 def arm_setup(name: str, base: SearchParams, *, weights: LearnedWeights | None = None,
@@ -188,53 +187,13 @@ class ArmRun:
     seconds_per_move: float
 
 
-def search_positions(game: Any, evaluate: Any, setup: ArmSetup, states: Sequence[Any],
+def search_positions(game: Any, evaluate: EvaluateFn, setup: ArmSetup, states: Sequence[Any],
                      budget: int, *, seed: int, batch_size: int) -> ArmRun:
     """Search ``states`` ``batch_size`` at a time with ``budget`` simulations each."""
-    n = len(states)
-    width = min(batch_size, n)
-    mcts = BatchedMCTS(game, evaluate, setup.at(budget), batch_size=width, seed=seed,
-                       learned=setup.learned)
-    action = np.zeros(n, dtype=np.int64)
-    value = np.zeros(n, dtype=np.float64)
-    seconds = 0.0
-    for start in range(0, n, width):
-        chunk = list(states[start:start + width])
-        mcts.set_roots(chunk)
-        started = time.perf_counter()
-        result = mcts.run(simulations=budget, add_noise=setup.noise,
-                          active=np.arange(width) < len(chunk))
-        seconds += time.perf_counter() - started
-        action[start:start + len(chunk)] = result.action[:len(chunk)]
-        value[start:start + len(chunk)] = result.value[:len(chunk)]
-    return ArmRun(action, value, seconds / n)
-
-
-class ArmAgent:
-    """An arm as a match player (``alphazero.eval.agents.Agent``): fresh trees each move."""
-
-    def __init__(self, game: Any, evaluate: Any, setup: ArmSetup, budget: int, *,
-                 seed: int = 0, name: str | None = None) -> None:
-        self.game, self.evaluate, self.setup, self.budget = game, evaluate, setup, budget
-        self.name = name or f"{setup.name}@{budget}"
-        self._seed = seed
-        self._mcts: BatchedMCTS | None = None
-
-    def reset(self) -> None:
-        self._mcts = None
-
-    def select_moves(self, states: list) -> list[int]:
-        if not states:
-            return []
-        if self._mcts is None or self._mcts.batch_size < len(states):
-            self._mcts = BatchedMCTS(self.game, self.evaluate, self.setup.at(self.budget),
-                                     batch_size=len(states), seed=self._seed,
-                                     learned=self.setup.learned)
-        self._mcts.set_roots(states)
-        active = np.arange(self._mcts.batch_size) < len(states)
-        result = self._mcts.run(simulations=self.budget, add_noise=self.setup.noise,
-                                active=active)
-        return [int(a) for a in result.action[:len(states)]]
+    run = search_states(game, evaluate, setup.at(budget), states, batch_size=batch_size,
+                        seed=seed, learned=setup.learned, add_noise=setup.noise)
+    return ArmRun(run.action.astype(np.int64), run.value.astype(np.float64),
+                  run.seconds / len(states))
 
 
 def tune_c_init(game: Any, evaluate: Any, base: SearchParams, split: Split, budget: int,
@@ -266,22 +225,18 @@ def incremental_puct(game: Any, evaluate: Any, params: SearchParams, states: Seq
     """
     params = dataclasses.replace(params, arm="puct", simulations=max(budgets), reuse_tree=False)
     n = len(states)
-    width = min(batch_size, n)
-    mcts = BatchedMCTS(game, evaluate, params, batch_size=width, seed=0)
+    mcts = BatchedMCTS(game, evaluate, params, batch_size=min(batch_size, n), seed=0)
     action = np.zeros((len(budgets), n), dtype=np.int64)
     value = np.zeros((len(budgets), n))
     seconds = np.zeros(len(budgets))
-    for start in range(0, n, width):
-        chunk = list(states[start:start + width])
-        mcts.set_roots(chunk)
-        active = np.arange(width) < len(chunk)
+    for start, count, active in chunks(mcts, states):
         done = 0
         for j, budget in enumerate(budgets):
             started = time.perf_counter()
             result = mcts.run(simulations=budget - done, active=active)
             seconds[j] += time.perf_counter() - started
             done = budget
-            action[j, start:start + len(chunk)] = result.action[:len(chunk)]
-            value[j, start:start + len(chunk)] = result.value[:len(chunk)]
+            action[j, start:start + count] = result.action[:count]
+            value[j, start:start + count] = result.value[:count]
     return action, value, np.cumsum(seconds) / n
 

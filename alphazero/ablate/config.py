@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from alphazero.config import ConfigError, build, config_path
+from alphazero.config import METHODS, ConfigError, TrainSearchConfig, build, config_path
 
 ARMS = ("policy", "puct", "puct_tuned", "gumbel", "learned_readout", "learned_selection",
         "learned")
@@ -31,24 +31,31 @@ Log = Callable[[str], None]
 # ---------------------------------------------------------------------------- config
 @dataclass(frozen=True)
 class LearnedTraining:
-    """How ablate trains the learned search when no weights file is given."""
+    """How ablate trains the learned search when no weights file is given: the settings of
+    ``alphazero train-search``, with its defaults (``TrainSearchConfig``)."""
 
-    iterations: int = 300
+    iterations: int = TrainSearchConfig.iterations
     """Training iterations (``train_learned_search``)."""
-    positions: int = 2000
+    positions: int = TrainSearchConfig.positions
     """Training positions: solver-labelled, labelled seed 1."""
-    batch: int = 32
+    batch: int = TrainSearchConfig.positions_per_batch
     """Decisions (positions) per iteration."""
-    budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
+    budgets: tuple[int, ...] = TrainSearchConfig.budgets
     """Simulation budgets sampled during training."""
-    seed: int = 0
+    seed: int = TrainSearchConfig.seed
     """Seeds the network initialisation and the sampling of decisions."""
-    method: str = "deviation"
+    method: str = TrainSearchConfig.method
     """Gradient of the selection (``TrainSearchConfig.method``): deviation or reinforce."""
 
     def __post_init__(self) -> None:
-        if self.method not in ("deviation", "reinforce"):
-            raise ValueError(f"train.method must be deviation or reinforce, not {self.method!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"train.method must be {' or '.join(METHODS)}, not {self.method!r}")
+
+    def search_config(self) -> TrainSearchConfig:
+        """These settings as the trainer's config (the other fields at their defaults)."""
+        return TrainSearchConfig(method=self.method, budgets=self.budgets,
+                                 positions=self.positions, positions_per_batch=self.batch,
+                                 iterations=self.iterations, seed=self.seed)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from alphazero.ablate.arms import (
-    ArmAgent, Split, arm_setup, balanced_openings, evaluation_positions,
+    Split, arm_setup, balanced_openings, evaluation_positions, fresh_seed,
     incremental_puct, load_network, search_positions, strata_of, tune_c_init,
 )
 from alphazero.ablate.config import (
@@ -104,7 +104,7 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
                     ) -> tuple[LearnedWeights | None, list[LabelledPosition]]:
     """The learned search's weights (loaded, or trained on labelled seed 1 with ``evaluate``)
     and its training positions (kept out of the evaluation split)."""
-    from alphazero.learned.training import TrainSearchConfig, solver_costs, train_learned_search
+    from alphazero.learned.training import solver_costs, train_learned_search
     from nets.search_weights import LearnedSearch
 
     cfg, game = study.cfg, study.game
@@ -118,9 +118,7 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
     study.log(f"training the learned search on {cfg.learned_label} ({t.method}): "
               f"{t.iterations} iterations, {len(training)} positions, budgets {list(t.budgets)}")
     costs = np.stack([solver_costs(p.scores, game.num_actions) for p in training])
-    train_cfg = TrainSearchConfig(method=t.method, budgets=t.budgets,
-                                  positions_per_batch=t.batch, iterations=t.iterations,
-                                  seed=t.seed)
+    train_cfg = t.search_config()
     writer = study.results.writer
 
     def log(it: int, stats: dict) -> None:
@@ -241,8 +239,8 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
 
     cfg, game = study.cfg, study.game
     for budget in cfg.budgets:
-        baseline = ArmAgent(game, evaluate, arm_setup(BASELINE, study.search,
-                                                      c_init=tuned[budget]), budget)
+        baseline = arm_setup(BASELINE, study.search, c_init=tuned[budget]).agent(
+            game, evaluate, budget)
         pairings, keys = [], []
         for arm in cfg.ordered_arms[1:]:
             if cfg.match_arms and arm not in cfg.match_arms:
@@ -250,9 +248,8 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
             setup = arm_setup(arm, study.search, weights=weights, c_init=tuned[budget],
                               gumbel_noise=cfg.gumbel_noise)
             for seed in (cfg.seeds if setup.noise else cfg.seeds[:1]):
-                pairings.append((ArmAgent(game, evaluate, setup,
-                                          0 if arm == "policy" else budget, seed=seed),
-                                 baseline))
+                pairings.append((setup.agent(game, evaluate, 0 if arm == "policy" else budget,
+                                             seed=seed), baseline))
                 keys.append((arm, seed))
         matches = play_matches(game, pairings, games=2 * len(openings), openings=openings)
         totals: dict[str, np.ndarray] = {}
@@ -353,7 +350,7 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
 
     checkpoints = cfg.checkpoints if study == "arms" else boundary_checkpoints(cfg)
     for spec in checkpoints.values():  # fail before any work or any file
-        if not (spec == "fresh" or spec.startswith("fresh:") or Path(spec).is_file()):
+        if fresh_seed(spec) is None and not Path(spec).is_file():
             raise CheckpointError(f"checkpoint not found: {spec}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
 from alphazero.cli.common import (
@@ -15,6 +14,7 @@ from alphazero.cli.common import (
     write_json,
 )
 from games import GAME_NAMES
+from nets.loader import BACKENDS
 
 
 def register(sub) -> None:
@@ -27,36 +27,33 @@ def register(sub) -> None:
     add_engine_flags(p, sims_help="simulations per position (0: network policy alone)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.add_argument("--batch", type=int, default=256, help="positions searched together")
-    p.add_argument("--backend", choices=["auto", "numpy", "torch"], default="auto",
+    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
                    help="what runs the network: numpy starts ~2 s sooner (no torch import); "
                    "auto uses it when it can read the checkpoint, else torch (default auto)")
     p.set_defaults(func=cmd_analyse)
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from alphazero.play.analyse import analyse_lines
     from alphazero.config import load_config
-    from nets.loader import resolve_evaluate, resolve_learned
+    from alphazero.play.analyse import analyse_lines
+    from alphazero.searcher import search_setup
     from games import get_game
 
     config = load_config(args.config or args.game, args.set)
     if config.game != args.game:
         raise UsageError(f"config {args.config} is for {config.game}, not {args.game}")
+    if args.sims is not None and args.sims < 0:
+        raise UsageError("--sims must be >= 0")
     game = get_game(args.game)
-    params = config.search
-    if args.search is not None:
-        params = dataclasses.replace(params, arm=args.search)
-    if args.sims is not None:
-        if args.sims < 0:
-            raise UsageError("--sims must be >= 0")
-        params = dataclasses.replace(params, simulations=args.sims)
-    evaluate, source = resolve_evaluate(game, config.network, args.checkpoint,
-                                        backend=args.backend, num_threads=args.threads)
-    learned = resolve_learned(game, params)
-    say(f"analyse {game.name}: {source}; {params.arm} search, {params.simulations} simulations")
+    setup = search_setup(game, config.network, config.search, checkpoint=args.checkpoint,
+                         arm=args.search, simulations=args.sims, backend=args.backend,
+                         num_threads=args.threads)
+    params = setup.params
+    say(f"analyse {game.name}: {setup.source}; {params.arm} search, {params.simulations} "
+        "simulations")
     failed = False
-    for record in analyse_lines(game, open_input(args.input), evaluate, params,
-                                chunk_size=args.batch, learned=learned):
+    for record in analyse_lines(game, open_input(args.input), setup.evaluate, params,
+                                chunk_size=args.batch, learned=setup.learned):
         failed |= "error" in record
         write_json(record, sys.stdout)
     return EXIT_BAD_INPUT if failed else 0

@@ -4,11 +4,13 @@ and the engine flags (defined once here, added by each command that searches).""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
+from alphazero.config import field_docs
 from search import ARMS
 
 EXIT_BAD_INPUT = 1
@@ -50,3 +52,18 @@ def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str | None,
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set search.c_init=2.0")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+
+
+def add_field_flag(p: argparse.ArgumentParser, flag: str, cls: type, field: str, *,
+                   help: str | None = None, as_text: Callable[[Any], str] | None = None,
+                   **kwargs: Any) -> None:
+    """A flag whose default is the dataclass ``cls``'s ``field`` (so the command and the
+    library cannot disagree), its help the field's docstring unless ``help`` is given.
+    ``as_text``: how a default that is not what the flag parses (a tuple) is written."""
+    default = {f.name: f for f in dataclasses.fields(cls)}[field].default
+    if as_text is not None:
+        default = as_text(default)
+    text = help or field_docs(cls)[field]
+    text = (text[:1].lower() + text[1:]).rstrip(".").replace("%", "%%")
+    shown = "none" if default is None else default
+    p.add_argument(flag, default=default, help=f"{text} (default {shown})", **kwargs)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import sys
 
-from alphazero.cli.common import add_engine_flags
+from alphazero.cli.common import UsageError, add_engine_flags
 from games import GAME_NAMES, capabilities
 
 COLORS = {"first": 0, "white": 0, "x": 0, "second": 1, "black": 1, "o": 1}
@@ -27,45 +26,26 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_play)
 
 
-def learned_weights_for(game, params):
-    """Weights of the learned search arm (``nets.loader.resolve_learned``); one-line
-    errors (CheckpointError / UsageError) while there are none."""
-    from alphazero.cli.common import UsageError
-
-    try:
-        from nets.loader import resolve_learned
-    except ImportError:
-        raise UsageError("the learned search arm has no trained weights yet; use --search "
-                         "puct or --search gumbel") from None
-    return resolve_learned(game, params)
-
-
 def build_engine(game_name: str, *, checkpoint: str | None, sims: int | None,
                  search_arm: str | None, config_name: str | None, overrides: list[str],
                  threads: int = 1, seed: int = 0):
-    """(SearchEngine, search params, sentence saying which network) for play and UCI."""
-    from alphazero.cli.common import UsageError
+    """(SearchEngine, search params, sentence saying which network) for ``alphazero play``."""
     from alphazero.config import load_config
-    from nets.loader import resolve_evaluate
     from alphazero.play.engine import SearchEngine
+    from alphazero.searcher import search_setup
     from games import get_game
 
     config = load_config(config_name or game_name, overrides)
     if config.game != game_name:
         raise UsageError(f"config {config_name} is for {config.game}, not {game_name}")
-    params = config.search
-    if search_arm is not None:
-        params = dataclasses.replace(params, arm=search_arm)
-    if sims is not None:
-        if sims < 1:
-            raise UsageError("--sims must be >= 1")
-        params = dataclasses.replace(params, simulations=sims)
-    game = get_game(game_name)
-    learned = learned_weights_for(game, params) if params.arm == "learned" else None
+    if sims is not None and sims < 1:
+        raise UsageError("--sims must be >= 1")
     # numpy when the checkpoint allows (no torch import: play starts ~2 s sooner), else torch
-    evaluate, source = resolve_evaluate(game, config.network, checkpoint, num_threads=threads)
-    engine = SearchEngine(game, evaluate, params, seed=seed, learned=learned)
-    return engine, engine.params, source
+    setup = search_setup(get_game(game_name), config.network, config.search,
+                         checkpoint=checkpoint, arm=search_arm, simulations=sims,
+                         num_threads=threads)
+    engine = SearchEngine.from_setup(setup, seed=seed)
+    return engine, engine.params, setup.source
 
 
 def cmd_play(args: argparse.Namespace) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alphazero.cli.common import UsageError, add_field_flag
+from alphazero.config import PretrainOptions
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -14,21 +17,24 @@ def register(subparsers) -> None:
     p.add_argument("game", choices=["chess"])
     p.add_argument("--pgn", nargs="+", required=True, metavar="FILE", help="PGN files")
     p.add_argument("--out", default="runs/pretrain/chess.pt", help="checkpoint to write")
-    p.add_argument("--steps", type=int, default=10_000, help="optimizer steps")
-    p.add_argument("--minutes", type=float, help="wall-clock budget (stops and decays by it)")
+    add_field_flag(p, "--steps", PretrainOptions, "steps", type=int, help="optimizer steps")
+    add_field_flag(p, "--minutes", PretrainOptions, "max_minutes", type=float,
+                   help="wall-clock budget (stops and decays by it)")
     p.add_argument("--batch", type=int, help="batch size (default: config's train.batch_size)")
-    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (cosine decay)")
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--buffer", type=int, default=50_000, help="shuffle buffer (positions)")
+    add_field_flag(p, "--lr", PretrainOptions, "lr", type=float,
+                   help="AdamW learning rate (cosine decay)")
+    add_field_flag(p, "--checkpoint-every", PretrainOptions, "checkpoint_every", type=int)
+    add_field_flag(p, "--buffer", PretrainOptions, "shuffle_buffer", type=int,
+                   help="shuffle buffer (positions)")
     p.add_argument("--init", help="start from this checkpoint's weights")
-    p.add_argument("--holdout-every", type=int, default=50, metavar="N",
-                   help="hold out every Nth game to validate each checkpoint; the best is "
-                   "also written as OUT with suffix .best.pt (0: none; default 50)")
+    add_field_flag(p, "--holdout-every", PretrainOptions, "holdout_every", type=int,
+                   metavar="N", help="hold out every Nth game to validate each checkpoint; the "
+                   "best is also written as OUT with suffix .best.pt (0: none)")
     p.add_argument("--config", default="chess", help="config name or file (network section)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set network.blocks=4")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    add_field_flag(p, "--seed", PretrainOptions, "seed", type=int)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_pretrain)
 
@@ -36,9 +42,8 @@ def register(subparsers) -> None:
 def cmd_pretrain(args: argparse.Namespace) -> int:
     import torch
 
-    from alphazero.cli.common import UsageError
     from alphazero.config import load_config
-    from alphazero.train.pretrain import PGNDataError, PretrainOptions, pretrain
+    from alphazero.train.pretrain import PGNDataError, pretrain
 
     config = load_config(args.config, args.set)
     if config.game != "chess":

@@ -7,6 +7,9 @@ import dataclasses
 import time
 from pathlib import Path
 
+from alphazero.cli.common import UsageError, add_field_flag
+from alphazero.config import METHODS, TrainSearchConfig
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,27 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="the network the search is trained for")
     p.add_argument("--out", help="where to write the weights (default: RUN_DIR/search.pt)")
     p.add_argument("--run-dir", help="TensorBoard logs and weights (default runs/...)")
-    p.add_argument("--iterations", type=int, default=300)
-    p.add_argument("--budgets", default="4,8,16,32,64",
+    add_field_flag(p, "--iterations", TrainSearchConfig, "iterations", type=int)
+    add_field_flag(p, "--budgets", TrainSearchConfig, "budgets",
+                   as_text=lambda budgets: ",".join(map(str, budgets)),
                    help="comma-separated simulation budgets to train over")
-    p.add_argument("--positions", type=int, default=2000,
+    add_field_flag(p, "--positions", TrainSearchConfig, "positions", type=int,
                    help="training positions (Connect Four: solver-labelled, seed 1)")
-    p.add_argument("--batch", type=int, default=32, help="decisions per iteration")
+    add_field_flag(p, "--batch", TrainSearchConfig, "positions_per_batch", type=int,
+                   help="decisions per iteration")
     p.add_argument("--teacher", choices=["auto", "solver", "search"], default="auto",
                    help="cost of a move: solver labels, or the network with 8x the budget")
-    p.add_argument("--method", choices=["deviation", "reinforce"], default="deviation",
-                   help="gradient of the selection: deviation (every child of a sampled "
-                   "decision tried, exact expectation) or reinforce (every decision of a "
-                   "search sampled, a paired PUCT search as the baseline; one search per "
-                   "position)")
-    p.add_argument("--seed", type=int, default=0)
+    add_field_flag(p, "--method", TrainSearchConfig, "method", choices=list(METHODS))
+    add_field_flag(p, "--seed", TrainSearchConfig, "seed", type=int)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_train_search)
 
 
 def _budgets(text: str) -> tuple[int, ...]:
-    from alphazero.cli.common import UsageError
-
     try:
         budgets = tuple(int(b) for b in text.split(","))
     except ValueError:
@@ -52,14 +51,14 @@ def training_positions(game, evaluate, params, count: int, teacher: str, budgets
     """(states, costs float[P, A]) for training: solver labels or an 8x-budget teacher."""
     import numpy as np
 
-    from alphazero.learned.training import solver_costs
     from alphazero.eval.labelled import labelled_positions
+    from alphazero.learned.training import solver_costs
 
     if teacher == "solver":
         positions = labelled_positions(game, count, seed=seed + 1)  # seed 0: evaluation
         states = [p.state() for p in positions]
         return states, np.stack([solver_costs(p.scores, game.num_actions) for p in positions])
-    from search import BatchedMCTS
+    from search.states import search_states
 
     rng = np.random.default_rng(seed + 1)
     states = []
@@ -73,16 +72,10 @@ def training_positions(game, evaluate, params, count: int, teacher: str, budgets
         if not game.is_terminal(state):
             states.append(state)
     big = dataclasses.replace(params, arm="puct", simulations=8 * max(budgets))
-    costs = []
-    for start in range(0, count, 64):
-        chunk = states[start:start + 64]
-        mcts = BatchedMCTS(game, evaluate, big, batch_size=len(chunk), seed=seed)
-        mcts.set_roots(chunk)
-        policy = mcts.run().policy
-        legal = np.stack([game.legal_mask(s) for s in chunk])
-        cost = 1.0 - policy / policy.max(axis=1, keepdims=True)
-        costs.append(np.where(legal, cost, 2.0))
-    return states, np.concatenate(costs)
+    policy = search_states(game, evaluate, big, states, batch_size=64, seed=seed).policy
+    legal = np.stack([game.legal_mask(s) for s in states])
+    cost = 1.0 - policy / policy.max(axis=1, keepdims=True)
+    return states, np.where(legal, cost, 2.0)
 
 
 def cmd_train_search(args: argparse.Namespace) -> int:
@@ -90,12 +83,10 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
-    from nets.checkpoint import load_model
-    from alphazero.cli.common import UsageError
     from alphazero.config import load_config
-    from alphazero.learned.training import TrainSearchConfig, search_cost, train_learned_search
-    from nets.torch_net import make_evaluate_fn
+    from alphazero.learned.training import search_cost, train_learned_search
     from games import get_game
+    from nets.loader import resolve_evaluate
 
     config = load_config(args.config, args.set)
     game = get_game(config.game)
@@ -105,8 +96,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     teacher = args.teacher
     if teacher == "auto":
         teacher = "solver" if game.name in ("connect4", "tictactoe") else "search"
-    model, _ = load_model(args.checkpoint, expected_game=game.name)
-    evaluate = make_evaluate_fn(model)
+    evaluate, _ = resolve_evaluate(game, config.network, args.checkpoint, backend="torch")
     run_dir = Path(args.run_dir or f"runs/{game.name}-search-{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out) if args.out else run_dir / "search.pt"
@@ -117,8 +107,9 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     held_states, held_costs = training_positions(game, evaluate, config.search,
                                                  min(500, args.positions), teacher, budgets,
                                                  args.seed + 100)
-    cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions_per_batch=args.batch,
-                            iterations=args.iterations, seed=args.seed)
+    cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions=args.positions,
+                            positions_per_batch=args.batch, iterations=args.iterations,
+                            seed=args.seed)
     writer = SummaryWriter(str(run_dir))
     bar = tqdm(total=args.iterations, desc="train-search", unit="it")
 

@@ -10,14 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from alphazero.eval.agents import (
-    Agent,
-    RandomAgent,
-    SearchAgent,
-    SolverAgent,
-    cached_evaluate,
-    parse_agent_spec,
-)
+from alphazero.eval.agents import Agent, RandomAgent, SolverAgent, parse_agent_spec
 from alphazero.eval.elo import EloEstimate, elo_difference, elo_from_score, format_elo
 from alphazero.eval.labelled import (
     LabelledPosition,
@@ -35,6 +28,7 @@ from alphazero.eval.matches import (
     run_ladder,
 )
 from alphazero.eval.rollout import RolloutAgent
+from alphazero.eval.search_agent import SearchAgent, cached_evaluate
 from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ move, a "sensible" move (block an immediate threat, never hand the opponent a wi
 from 16 stones on, a random value-keeping move found by ``Connect4Solver.analyse``. Position
 ``i`` of a seed depends only on ``(seed, i)``, so a cache file of the first ``n`` positions
 extends to more without changing them. Tic-tac-toe positions are all reachable positions,
-labelled with ``perfect_values``.
+labelled with ``perfect_values``. Both are read through ``alphazero.eval.solver.ExactScores``.
 
     python -m alphazero.eval.labelled --count 1000 --seed 0 [--regenerate]
 """
@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from alphazero.eval.solver import ExactScores
 from games import connect4 as c4
 from games import get_game
 from games.base import Game
+from games.connect4_solver import Connect4Solver
 from nets.files import atomic_write_text
 
 CONNECT4_STONES = (16, 28)
@@ -101,11 +103,6 @@ def optimal_share(agent_or_moves: Any, positions: Sequence[LabelledPosition], *,
 
 
 # ---------------------------------------------------------------------- Connect Four
-def _connect4_labels(solver: Any, state: np.ndarray) -> tuple[int | None, ...]:
-    scores = solver.analyse((int(state[0]), int(state[1]), int(state[2])))
-    return tuple(scores[col + 1] for col in range(c4.WIDTH))
-
-
 def _wins_now(state: np.ndarray, col: int) -> bool:
     """Would the side to move connect four by playing ``col``?"""
     out = np.empty(3, dtype=np.int64)
@@ -143,18 +140,19 @@ def connect4_tactic(position: LabelledPosition) -> str:
     return "block" if any(_wins_now(passed, c) for c in legal) else "quiet"
 
 
-def connect4_position(index: int, *, seed: int, solver: Any,
+def connect4_position(index: int, *, seed: int, solver: Connect4Solver,
                       stones: tuple[int, int] = CONNECT4_STONES) -> LabelledPosition:
     """Position ``index`` of the set for ``seed`` (depends on nothing else)."""
     rng = np.random.default_rng([seed, index])
     game = get_game("connect4")
+    exact = ExactScores(game, solver=solver)
     while True:
         target = int(rng.integers(stones[0], stones[1] + 1))
         state, text = game.initial_state(), ""
         for _ in range(target):
             kind = rng.choice(3, p=_SHARES)
             if kind == 2 and state[2] >= GUIDED_FROM:
-                scores = _connect4_labels(solver, state)
+                scores = exact.move_scores(state)
                 value = np.sign(max(s for s in scores if s is not None))
                 choices = [c for c, s in enumerate(scores) if s is not None and np.sign(s) == value]
             elif kind == 0:
@@ -167,18 +165,16 @@ def connect4_position(index: int, *, seed: int, solver: Any,
                 break
         if game.is_terminal(state):
             continue
-        position = LabelledPosition("connect4", text, _connect4_labels(solver, state))
+        position = LabelledPosition("connect4", text, exact.move_scores(state))
         if position.changes_value():
             return position
 
 
-def generate_connect4(count: int, *, seed: int = 0, start: int = 0, solver: Any = None,
+def generate_connect4(count: int, *, seed: int = 0, start: int = 0,
+                      solver: Connect4Solver | None = None,
                       progress: Callable[[int], None] | None = None) -> list[LabelledPosition]:
     """Positions ``start .. start + count - 1`` of the set for ``seed``."""
-    if solver is None:
-        from games.connect4_solver import Connect4Solver
-
-        solver = Connect4Solver()
+    solver = solver or Connect4Solver()
     out = []
     for index in range(start, start + count):
         out.append(connect4_position(index, seed=seed, solver=solver))
@@ -190,10 +186,8 @@ def generate_connect4(count: int, *, seed: int = 0, start: int = 0, solver: Any 
 # ------------------------------------------------------------------------ tic-tac-toe
 def tictactoe_positions() -> list[LabelledPosition]:
     """Every reachable tic-tac-toe position in which some move changes the value (DFS order)."""
-    from games.tictactoe import perfect_values
-
     game = get_game("tictactoe")
-    memo: dict = {}
+    exact = ExactScores(game)
     seen: set[tuple[int, int]] = set()
     out: list[LabelledPosition] = []
     stack = [(game.initial_state(), "")]
@@ -203,12 +197,10 @@ def tictactoe_positions() -> list[LabelledPosition]:
         if key in seen or game.is_terminal(state):
             continue
         seen.add(key)
-        scores: list[int | None] = [None] * game.num_actions
+        scores = exact.move_scores(state)
         for a in np.flatnonzero(game.legal_mask(state)):
-            child = game.apply(state, int(a))
-            scores[a] = int(-perfect_values(child, memo))
-            stack.append((child, text + str(a + 1)))
-        position = LabelledPosition("tictactoe", text, tuple(scores))
+            stack.append((game.apply(state, int(a)), text + str(a + 1)))
+        position = LabelledPosition("tictactoe", text, scores)
         if position.changes_value():
             out.append(position)
     return out

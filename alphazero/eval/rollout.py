@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from alphazero.eval.search_agent import SearchAgent
 from games import connect4 as c4
 from games import get_game, is_array_game
 from games import tictactoe as ttt
@@ -165,8 +166,6 @@ class RolloutAgent:
         self.reset()
 
     def reset(self) -> None:
-        from alphazero.eval.agents import SearchAgent  # agents imports this module
-
         self._rng = np.random.default_rng(self._seed)
         if is_array_game(self.game) and self.game.name in _NUMBA_PLAYOUTS:
             search_game: Any = self.game

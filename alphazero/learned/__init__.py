@@ -3,7 +3,8 @@ rule, trained on the cost of the move a search plays (``alphazero train-search``
 
 ``train_learned_search`` returns a ``nets.LearnedSearch``; its ``weights()`` go to
 ``BatchedMCTS(..., learned=...)`` with ``SearchParams(arm="learned")``. Training runs in
-torch, so every name here loads on first use.
+torch, so its functions load on first use; its config (``TrainSearchConfig``, ``METHODS``)
+lives in ``alphazero.config``, like every config.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from alphazero.config import METHODS, TrainSearchConfig
+
 if TYPE_CHECKING:
     from alphazero.learned.training import (
-        METHODS,
-        TrainSearchConfig,
         search_cost,
         search_costs,
         solver_costs,
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
 # alphazero.learned.training imports torch at its top (about 2 s); its names load on first
 # access (PEP 562), as in the other packages, so that importing this one costs nothing.
 _LAZY = {name: "alphazero.learned.training" for name in (
-    "METHODS", "TrainSearchConfig", "search_cost", "search_costs", "solver_costs",
-    "train_learned_search")}
+    "search_cost", "search_costs", "solver_costs", "train_learned_search")}
 
 
 def __getattr__(name: str) -> Any:

@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
+from alphazero.config import TrainSearchConfig
 from nets.search_weights import LearnedSearch, ScoreNet
 from search import BatchedMCTS, SearchParams
 from search.learned import LearnedWeights, readout_features
+from search.states import search_states
 
 # ------------------------------------------------------------------------------ costs
 def solver_costs(scores: Sequence[int | None], num_actions: int) -> np.ndarray:
@@ -48,36 +49,6 @@ def solver_costs(scores: Sequence[int | None], num_actions: int) -> np.ndarray:
         if s is not None:
             cost[a] = float(np.sign(s) != value) + 0.01 * (best - s)
     return cost
-
-
-METHODS = ("deviation", "reinforce")
-
-
-@dataclass
-class TrainSearchConfig:
-    method: str = "deviation"
-    """Gradient of the selection: deviation (every child of a decision tried) or reinforce
-    (every decision of a search sampled from the softened rule, a paired PUCT search as the
-    baseline)."""
-    budgets: tuple[int, ...] = (4, 8, 16, 32, 64)
-    positions_per_batch: int = 32
-    iterations: int = 200
-    lr: float = 3e-3
-    temperature: float = 0.1
-    """Softening of the selection choice for its gradient (PUCT scores are O(1))."""
-    readout_temperature: float = 0.5
-    regularization: float = 0.05
-    """Weight of the mean squared residual (pulls the rule toward PUCT)."""
-    depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
-    """Probability of forcing a decision at depth 0, 1, 2."""
-    decisions_per_simulation: int = 10
-    """REINFORCE: room for this many recorded decisions per simulation (on average over a
-    search); a search that makes more is dropped (``charts/overflow``)."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
 
 
 def sample_decisions(rng: np.random.Generator, count: int, cfg: TrainSearchConfig):
@@ -167,9 +138,7 @@ def search_costs(game, evaluate, params: SearchParams, learned: LearnedWeights |
     """float[P]: cost of the move each search picks (arm learned if ``learned`` else PUCT)."""
     arm = "learned" if learned is not None else "puct"
     params = dataclasses.replace(params, arm=arm, simulations=budget)
-    mcts = BatchedMCTS(game, evaluate, params, batch_size=len(states), seed=0, learned=learned)
-    mcts.set_roots(states)
-    action = mcts.run().action
+    action = search_states(game, evaluate, params, states, seed=0, learned=learned).action
     return costs[np.arange(len(states)), action]
 
 

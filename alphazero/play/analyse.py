@@ -8,8 +8,12 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from games.base import Game, GameError, capabilities
-from search import BatchedMCTS, EvaluateFn, SearchParams
+from search import EvaluateFn, SearchParams
 from search.learned import LearnedWeights
+from search.states import search_states
+
+PV_LENGTH = 12
+"""Moves of each position's principal variation in the output."""
 
 
 def parse_lines(game: Game, lines: Iterable[str]) -> Iterator[tuple[str, Any, str | None]]:
@@ -48,10 +52,8 @@ def analyse_states(game: Game, states: list[Any], evaluate: EvaluateFn, params: 
         return []
     k = leaves_per_step_for(len(states), params.leaves_per_step)
     params = dataclasses.replace(params, leaves_per_step=k)
-    mcts = BatchedMCTS(game, evaluate, params, batch_size=len(states), seed=seed,
-                       learned=learned)
-    mcts.set_roots(states)
-    result = mcts.run(simulations=params.simulations)
+    result = search_states(game, evaluate, params, states, seed=seed, learned=learned,
+                           pv_length=PV_LENGTH)
     out = []
     for b, state in enumerate(states):
         legal = np.flatnonzero(game.legal_mask(state))
@@ -59,7 +61,7 @@ def analyse_states(game: Game, states: list[Any], evaluate: EvaluateFn, params: 
                   for a in legal}
         visits = {game.format_move(state, int(a)): int(result.visits[b, a]) for a in legal
                   if result.visits[b, a] > 0}
-        pv = [int(a) for a in mcts.principal_variation(b, first_action=int(result.action[b]))]
+        pv = [int(a) for a in result.principal_variations[b]]
         out.append({
             "move": game.format_move(state, int(result.action[b])),
             "value": round(float(result.value[b]), 4),

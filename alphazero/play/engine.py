@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from games.base import Game
 from search import BatchedMCTS, EvaluateFn, SearchParams
+
+if TYPE_CHECKING:
+    from alphazero.searcher import SearchSetup
 
 PLAY_LEAVES_PER_STEP = (8, 16)  # bounds on leaves per network call for a single tree
 
@@ -54,6 +57,11 @@ class SearchEngine:
         self.mcts = BatchedMCTS(game, evaluate, self.params, batch_size=1, seed=seed,
                                 learned=learned)
         self.state: Any = None
+
+    @classmethod
+    def from_setup(cls, setup: SearchSetup, *, seed: int = 0) -> SearchEngine:
+        """From a ``SearchSetup`` (``alphazero.searcher``), as ``SearchAgent.from_setup``."""
+        return cls(setup.game, setup.evaluate, setup.params, seed=seed, learned=setup.learned)
 
     @property
     def chunked(self) -> bool:

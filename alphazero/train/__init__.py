@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from alphazero.config import PretrainOptions
 from alphazero.train.log import TrainResult
 from alphazero.train.replay import ReplayBuffer, Symmetries
 from alphazero.train.rundir import new_run_dir
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from alphazero.train.driver import train
     from alphazero.train.in_process import InProcessResult, train_in_process
     from alphazero.train.learner import Learner, learning_rate
-    from alphazero.train.pretrain import PGNDataError, PretrainOptions, PretrainReport, pretrain
+    from alphazero.train.pretrain import PGNDataError, PretrainReport, pretrain
 
 # Names whose modules import torch (about 2 s) or Ray (about 0.5 s) at their top, loaded on
 # first access (PEP 562). `alphazero train` resolves the run through alphazero.train.rundir
@@ -33,7 +34,6 @@ _LAZY = {
     "Learner": "alphazero.train.learner",
     "learning_rate": "alphazero.train.learner",
     "PGNDataError": "alphazero.train.pretrain",
-    "PretrainOptions": "alphazero.train.pretrain",
     "PretrainReport": "alphazero.train.pretrain",
     "pretrain": "alphazero.train.pretrain",
 }

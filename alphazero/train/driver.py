@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from alphazero.train import rundir
 from nets.files import atomic_write_text
+from nets.loader import resolve_learned
 from alphazero.config import Config, ConfigError, to_dict
 from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
@@ -67,7 +68,7 @@ class _Trainer:
                               f"the Ray workers cannot find it: train it with alphazero.train."
                               f"in_process.train_in_process (docs/own_game.md)")
         # Checked here, before Ray starts: a missing or wrong file is one clear error.
-        self.learned = learned_arrays(learned_search_weights(self.game, config.search))
+        self.learned = learned_arrays(resolve_learned(self.game, config.search))
         self.step = self.start_step = 0
         self.version = 0
         self.positions_added = 0  # the driver's mirror of the learner's count
@@ -455,26 +456,6 @@ class _Trainer:
             resign_false_positive_rate=self.meter.false_positive_rate(),
             buffer_size=self.buffer_size,
         )
-
-
-def learned_search_weights(game: Any, params: Any) -> Any:
-    """The learned search's weights when self-play's arm is learned (else None): from
-    ``search.learned_weights``, or the file shipped for the game. Raises ``CheckpointError``
-    for a missing or unreadable file, or one trained for another game."""
-    if params.arm != "learned":
-        return None
-    from nets.checkpoint import CheckpointError
-    from nets.search_weights import LearnedSearch
-    from nets.loader import SHIPPED_DIR
-
-    path = Path(params.learned_weights or SHIPPED_DIR / f"{game.name}_search.pt")
-    if not path.is_file():
-        raise CheckpointError(
-            f"search.arm=learned: no learned search weights for {game.name} ({path}): train "
-            f"them with 'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
-            f"--set search.learned_weights=PATH"
-        )
-    return LearnedSearch.load(path, expected_game=game.name).weights()
 
 
 def _next_multiple(step: int, every: int) -> int:

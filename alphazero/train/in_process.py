@@ -20,6 +20,7 @@ from alphazero.config import Config
 from alphazero.train.learner import Learner
 from games import get_game
 from games.base import Game
+from nets.loader import new_model
 from nets.torch_net import PolicyValueNet, make_evaluate_fn
 from nets.weights import load_numpy_weights
 from search.learned import LearnedWeights
@@ -64,7 +65,7 @@ def train_in_process(game: Game | str, config: Config, *,
     if moves_per_round < 1:
         raise ValueError(f"moves_per_round must be >= 1, not {moves_per_round}")
     learner = Learner(game, config.network, config.train, device=device)
-    acting = PolicyValueNet(config.network, game.observation_shape, game.num_actions)
+    acting = new_model(config.network, game.observation_shape, game.num_actions)
     worker = SelfPlayWorker(game, _publish(learner, acting), config.search, config.selfplay,
                             seed=config.train.seed * 1_000_003, learned=learned)
     result = InProcessResult(learner=learner, step=0, games=0, positions=0)

@@ -20,11 +20,20 @@ import torch.nn.functional as F
 
 from nets.checkpoint import load_checkpoint, save_checkpoint
 from alphazero.config import TrainConfig
-from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig, PolicyValueNet
+from nets.loader import new_model
+from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig
 from alphazero.train.replay import ReplayBuffer, Symmetries
 from nets.weights import numpy_weights
 
 MOMENTUM = 0.9
+LR_FLOOR = 0.1
+"""The cosine schedule ends at this share of the peak learning rate."""
+
+
+def cosine_learning_rate(peak: float, progress: float, floor: float = LR_FLOOR) -> float:
+    """``peak`` decayed along half a cosine to ``floor * peak`` as ``progress`` goes from 0 to 1:
+    the schedule of self-play training (``learning_rate``) and of pretraining."""
+    return peak * (floor + (1 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def learning_rate(config: TrainConfig, step: int, time_progress: float = 0.0) -> float:
@@ -36,7 +45,7 @@ def learning_rate(config: TrainConfig, step: int, time_progress: float = 0.0) ->
     if config.lr_schedule == "constant":
         return config.lr
     progress = min(max(step / max(config.steps, 1), time_progress), 1.0)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    return cosine_learning_rate(config.lr, progress)
 
 
 class Learner:
@@ -52,9 +61,8 @@ class Learner:
         self.network_config = network
         self.config = config
         self.device = torch.device(device)
-        torch.manual_seed(config.seed)
-        self.model = PolicyValueNet(network, game.observation_shape, game.num_actions)
-        self.model.to(self.device)
+        self.model = new_model(network, game.observation_shape, game.num_actions,
+                               seed=config.seed).to(self.device)
         self.optimizer = _make_optimizer(self.model, config)
         self.buffer = ReplayBuffer(config.buffer_size, game.observation_shape, game.num_actions)
         self.symmetries = Symmetries(game)

@@ -35,7 +35,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nets.checkpoint import load_model, save_checkpoint
+from alphazero.config import PretrainOptions
+from alphazero.train.learner import cosine_learning_rate
+from nets.checkpoint import save_checkpoint
+from nets.loader import resolve_model
 from nets.torch_net import NetworkConfig, PolicyValueNet
 from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE, encode_board, encode_move
 
@@ -54,37 +57,6 @@ class Position:
     legal: np.ndarray  # int16[L], legal action indices
     action: int  # the move played, or -1 when it is no policy target (a random opening ply)
     value: float  # value target for the side to move in [-1, 1] (the result, or blended)
-
-
-@dataclass(frozen=True)
-class PretrainOptions:
-    """How pretraining runs (the network comes from the config)."""
-
-    steps: int = 10_000
-    """Optimizer steps (mini-batches)."""
-    batch_size: int = 256
-    lr: float = 1e-3
-    """AdamW learning rate, decayed by a cosine to 10% over the run."""
-    weight_decay: float = 1e-4
-    value_loss_weight: float = 1.0
-    eval_weight: float = 0.75
-    """Share of a ``[%eval]`` annotation's expected score in the value target."""
-    shuffle_buffer: int = 50_000
-    """Positions held for shuffling."""
-    sample_reuse: float = 1.0
-    """Times each position is sampled, on average, per pass over the files."""
-    checkpoint_every: int = 500
-    """Steps between checkpoints (and one at the end)."""
-    max_minutes: float | None = None
-    """Wall-clock budget: training stops when it is spent, and the learning rate decays over
-    whichever of steps or time runs out first."""
-    holdout_every: int = 0
-    """Every Nth game (in file order) is held out: never trained on, its positions measure
-    the network at each checkpoint, and the best of them is also saved as ``*.best.pt``
-    (0: no hold-out)."""
-    validation_positions: int = 4000
-    """Held-out positions used for validation (from the first held-out games)."""
-    seed: int = 0
 
 
 @dataclass
@@ -295,15 +267,11 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
         raise ValueError(f"steps must be >= 1, not {options.steps}")
     torch.manual_seed(options.seed)
     rng = random.Random(options.seed)
-    if init is not None:
-        model, _ = load_model(init, expected_game="chess")
-        network = model.config
-    else:
-        model = PolicyValueNet(network, OBSERVATION_SHAPE, NUM_ACTIONS)
+    model, _ = resolve_model(GAME, network, init, fresh=init is None, seed=options.seed)
+    network = model.config  # a checkpoint's network wins over the config's
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr,
                                   weight_decay=options.weight_decay)
-    floor = 0.1
 
     budget = None if options.max_minutes is None else 60.0 * options.max_minutes
 
@@ -315,7 +283,7 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
         return min(done, 1.0)
 
     def lr_at(done: float) -> float:
-        return options.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * done)))
+        return cosine_learning_rate(options.lr, done)
 
     validation = held_out_positions(paths, options.holdout_every, options.validation_positions,
                                     options.eval_weight)

@@ -15,9 +15,9 @@ import torch
 
 from alphazero.config import Config
 from alphazero.train.learner import Learner
-from nets.torch_net import NetworkConfig, PolicyValueNet, select_device
 from games import get_game
-from nets.weights import load_numpy_weights
+from nets.loader import new_model
+from nets.torch_net import NetworkConfig, select_device
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,7 @@ def ladder_task(
     from alphazero.eval.matches import run_ladder
 
     game = get_game(game_name)
-    model = PolicyValueNet(network, game.observation_shape, game.num_actions)
-    load_numpy_weights(model, weights)
-    model.eval()
+    model = new_model(network, game.observation_shape, game.num_actions, weights=weights)
     metrics = run_ladder(
         game,
         model,

@@ -7,7 +7,6 @@ the ``Checkpoint``, ``Threads`` or ``Search`` options changed.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,12 @@ from typing import Any
 
 import chess
 import yaml
+
+from alphazero.config import load_config
+from alphazero.play.engine import SearchEngine
+from alphazero.searcher import SearchSetup, search_setup
+from alphazero.uci.tree import read_root
+from games.chess import GAME
 
 # Networks load (torch.jit.trace) in one thread at a time: the tracer's state is global.
 _LOAD_LOCK = threading.Lock()
@@ -43,8 +48,7 @@ class EngineCache:
         self.overrides = overrides
         self.say = say
         self.engine: Any = None
-        self._evaluate: Any = None
-        self._base_params: Any = None
+        self._setup: SearchSetup | None = None
         self._loaded_key: tuple | None = None
         self._engine_key: tuple | None = None
 
@@ -57,42 +61,27 @@ class EngineCache:
     def _build(self, o: dict[str, Any]) -> Any:
         load_key = (o["Checkpoint"], o["Threads"])
         if self._loaded_key != load_key:
-            from alphazero.config import load_config
-            from nets.loader import resolve_model
-            from nets.torch_net import make_evaluate_fn
-            from games import get_game
-
             config = load_config(self.config_name, self.overrides)
-            model, source = resolve_model(get_game("chess"), config.network,
-                                          o["Checkpoint"] or None)
-            self._evaluate = make_evaluate_fn(model, num_threads=int(o["Threads"]))
-            self._base_params = config.search
+            # torch, not numpy: an engine searches long enough for torch to be the faster
+            self._setup = search_setup(GAME, config.network, config.search,
+                                       checkpoint=o["Checkpoint"] or None, backend="torch",
+                                       num_threads=int(o["Threads"]))
             self._loaded_key = load_key
             self._engine_key = None
-            self.say(source)
+            self.say(self._setup.source)
         engine_key = (load_key, o["Search"])
         if self._engine_key != engine_key:
-            from alphazero.cli.play import learned_weights_for
-            from alphazero.play.engine import SearchEngine
-            from alphazero.uci.tree import read_root
-            from games.chess import GAME
-
-            learned = None
-            if o["Search"] == "learned":
-                try:
-                    learned = learned_weights_for(GAME, dataclasses.replace(
-                        self._base_params, arm="learned"))
-                except Exception as err:
-                    o["Search"] = self._base_params.arm
-                    self.say(f"{err}; using {o['Search']}")
-                    return self._build(o)
-            params = dataclasses.replace(self._base_params, arm=str(o["Search"]))
-            self.engine = SearchEngine(GAME, self._evaluate, params,
-                                       learned=learned)
+            try:
+                setup = self._setup.with_arm(str(o["Search"]))
+            except Exception as err:  # no learned weights: the config's arm instead
+                o["Search"] = self._setup.params.arm
+                self.say(f"{err}; using {o['Search']}")
+                return self._build(o)
+            self.engine = SearchEngine.from_setup(setup)
             self._engine_key = engine_key
             # Warm up (Numba kernels, the traced network) so the first timed move is not slow.
             self.engine.set_position(chess.Board())
-            self.engine.search(params.leaves_per_step)
+            self.engine.search(setup.params.leaves_per_step)
             read_root(self.engine.mcts)
             self.engine.state = None
         return self.engine

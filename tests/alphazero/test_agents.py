@@ -7,11 +7,10 @@ from alphazero.eval.agents import (
     Agent,
     RandomAgent,
     RolloutAgent,
-    SearchAgent,
     SolverAgent,
-    cached_evaluate,
     parse_agent_spec,
 )
+from alphazero.eval.search_agent import SearchAgent, cached_evaluate
 from alphazero.eval.matches import play_match
 from alphazero.eval.rollout import _decode_state, rollout_values
 from games import get_game
@@ -198,3 +197,64 @@ def test_chess_rollout_agent_uses_python_playouts_and_finds_mate_in_one():
     board = chess_game.parse_position("startpos moves e2e4 e7e5 f1c4 b8c6 d1h5 g8f6")
     (action,) = RolloutAgent(chess_game, 80, seed=0).select_moves([board])
     assert chess_game.format_move(board, action) == "h5f7"
+
+
+def test_exact_scores_read_the_solvers():
+    from alphazero.eval.solver import ExactScores
+    from games.connect4_solver import Connect4Solver
+
+    solver = Connect4Solver()
+    exact = ExactScores(C4, solver=solver)
+    for text in DRAWN_C4_OPENINGS + ["121212"]:
+        state = C4.parse_position(text)
+        analysed = solver.analyse(text)
+        assert exact.move_scores(state) == tuple(analysed[c + 1] for c in range(7))
+        assert exact.score(state) == solver.solve(text)
+    ttt = ExactScores(TTT)
+    state = TTT.parse_position("15")
+    scores = ttt.move_scores(state)
+    assert scores[0] is None and scores[4] is None  # cells 1 and 5 are taken
+    assert max(s for s in scores if s is not None) == ttt.score(state) == perfect_values(state)
+    with pytest.raises(ValueError, match="no solver for chess"):
+        ExactScores(get_game("chess"))
+
+
+def test_the_arms_are_settings_of_the_one_search_agent():
+    from alphazero.ablate import arm_setup
+    from search.learned import READOUT_SIZE, SELECTION_SIZE, LearnedWeights
+    from search.states import search_states
+
+    rng = np.random.default_rng(0)
+    weights = LearnedWeights(rng.normal(0, 0.3, SELECTION_SIZE), rng.normal(0, 0.3, READOUT_SIZE))
+    states = random_states(C4, 6, seed=2)
+    base = SearchParams(simulations=24)
+    for arm in ("gumbel", "learned_readout", "learned"):
+        setup = arm_setup(arm, base, weights=weights)
+        agent = setup.agent(C4, uniform_evaluate, 16, seed=3)
+        assert isinstance(agent, SearchAgent) and agent.name == f"{arm}@16"
+        assert (agent.params.simulations, agent.noise, agent.learned) == (16, setup.noise,
+                                                                          setup.learned)
+        expected = search_states(C4, uniform_evaluate, setup.at(16), states, seed=3,
+                                 learned=setup.learned, add_noise=setup.noise).action
+        assert agent.select_moves(states) == expected.tolist()
+
+
+def test_engine_and_agent_are_built_from_one_setup():
+    from alphazero.config import load_config
+    from alphazero.play.engine import SearchEngine
+    from alphazero.searcher import search_setup
+
+    config = load_config("connect4")
+    setup = search_setup(C4, config.network, config.search, arm="learned", simulations=12,
+                         backend="numpy")
+    assert setup.params.arm == "learned" and setup.params.simulations == 12
+    assert setup.learned is not None and "(numpy)" in setup.source
+    engine = SearchEngine.from_setup(setup, seed=1)
+    agent = SearchAgent.from_setup(setup, name="c4")
+    assert isinstance(engine, SearchEngine) and engine.mcts.learned is setup.learned
+    assert agent.evaluate is engine.mcts.evaluate is setup.evaluate
+    assert setup.with_arm("puct").learned is None
+    state = C4.parse_position("4453")
+    engine.set_position(state)
+    assert C4.legal_mask(state)[engine.search(12).action]  # one tree, 8 leaves a call
+    assert C4.legal_mask(state)[agent.select_moves([state])[0]]  # fresh trees, batched

@@ -9,10 +9,9 @@ from nets.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     load_checkpoint,
-    load_model,
     save_checkpoint,
 )
-from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
+from nets.torch_net import NetworkConfig, PolicyValueNet, load_model, make_evaluate_fn
 
 CONFIG = NetworkConfig(blocks=1, channels=8, value_hidden=8)
 SHAPE, ACTIONS = (3, 6, 7), 7

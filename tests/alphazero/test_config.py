@@ -47,3 +47,56 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("game: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(str(bad))
+
+
+# ----------------------------------------------------------- defaults live in one place
+def _defaults(command):
+    """{dest: default} of one subcommand of the ``alphazero`` parser."""
+    from alphazero.cli.main import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return {a.dest: a.default for a in sub.choices[command]._actions}
+
+
+def test_train_search_flags_take_their_defaults_from_the_dataclass():
+    from alphazero.ablate.config import LearnedTraining
+    from alphazero.config import TrainSearchConfig
+
+    flags, cfg, ablate = _defaults("train-search"), TrainSearchConfig(), LearnedTraining()
+    assert flags["iterations"] == cfg.iterations == ablate.iterations == 300
+    assert flags["budgets"] == ",".join(map(str, cfg.budgets))
+    assert cfg.budgets == ablate.budgets
+    assert flags["positions"] == cfg.positions == ablate.positions
+    assert flags["batch"] == cfg.positions_per_batch == ablate.batch
+    assert flags["method"] == cfg.method == ablate.method
+    assert flags["seed"] == cfg.seed == ablate.seed
+    assert ablate.search_config() == cfg
+
+
+def test_pretrain_flags_take_their_defaults_from_the_dataclass():
+    from alphazero.config import PretrainOptions
+
+    flags, options = _defaults("pretrain"), PretrainOptions()
+    assert flags["holdout_every"] == options.holdout_every == 50
+    assert (flags["steps"], flags["lr"], flags["checkpoint_every"], flags["buffer"],
+            flags["minutes"], flags["seed"]) == (
+        options.steps, options.lr, options.checkpoint_every, options.shuffle_buffer,
+        options.max_minutes, options.seed)
+
+
+def test_field_docs_give_the_help_text():
+    from alphazero.config import TrainSearchConfig, field_docs
+
+    docs = field_docs(TrainSearchConfig)
+    assert docs["iterations"] == "Training iterations."
+    assert docs["temperature"].startswith("Softening of the selection choice")
+    assert "(default 300)" in _help("train-search", "--iterations")
+
+
+def _help(command, flag):
+    from alphazero.cli.main import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return next(a.help for a in sub.choices[command]._actions if flag in a.option_strings)

@@ -10,10 +10,9 @@ import torch
 
 from nets.checkpoint import save_checkpoint
 from alphazero.cli import main
-from alphazero.config import load_config
+from alphazero.config import TrainSearchConfig, load_config
 from alphazero.eval.labelled import tictactoe_positions
 from alphazero.learned.training import (
-    TrainSearchConfig,
     reinforce_loss,
     search_cost,
     selection_loss,

@@ -136,3 +136,17 @@ def test_prune_keeps_newest_with_their_buffers(tmp_path):
         "step_00000004.pt",
         "step_00000004.replay.npz",
     ]
+
+
+def test_one_cosine_for_training_and_pretraining():
+    """``cosine_learning_rate`` is the formula both schedules wrote out before, bit for bit."""
+    import math
+
+    from alphazero.train.learner import cosine_learning_rate
+
+    for peak in (0.02, 1e-3, 3e-3):
+        for done in np.linspace(0.0, 1.0, 37):
+            learner = peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * done)))
+            floor = 0.1
+            pretrain = peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * done)))
+            assert cosine_learning_rate(peak, done) == learner == pretrain

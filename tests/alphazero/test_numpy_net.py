@@ -15,13 +15,12 @@ from nets.checkpoint import (
     CheckpointError,
     UnsupportedCheckpointError,
     load_checkpoint,
-    load_model,
     read_checkpoint_arrays,
     save_checkpoint,
 )
 from alphazero.config import load_config
 from nets.loader import SHIPPED_DIR
-from nets.torch_net import ILLEGAL_LOGIT, PolicyValueNet, make_evaluate_fn
+from nets.torch_net import ILLEGAL_LOGIT, PolicyValueNet, load_model, make_evaluate_fn
 from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
 from games import GAME_NAMES, get_game
 from search import BatchedMCTS

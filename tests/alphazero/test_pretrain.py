@@ -8,11 +8,11 @@ import chess.pgn
 import pytest
 import torch
 
-from nets.checkpoint import load_model
+from nets.torch_net import load_model
 from alphazero.cli import main
 from nets.torch_net import NetworkConfig, PolicyValueNet
+from alphazero.config import PretrainOptions
 from alphazero.train.pretrain import (
-    PretrainOptions,
     evaluate_loss,
     game_positions,
     held_out_positions,

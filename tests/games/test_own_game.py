@@ -17,13 +17,13 @@ from numba import njit
 
 import games
 from alphazero.config import Config, ConfigError, SelfPlayConfig, TrainConfig
-from alphazero.eval.agents import RandomAgent, SearchAgent
+from alphazero.eval.agents import RandomAgent
 from alphazero.eval.matches import play_match
+from alphazero.eval.search_agent import SearchAgent
 from alphazero.train.in_process import train_in_process
 from games import GameDefinitionError, IllegalMoveError, InvalidPositionError
-from nets.checkpoint import load_model
 from nets.config import NetworkConfig
-from nets.torch_net import make_evaluate_fn
+from nets.torch_net import load_model, make_evaluate_fn
 from search import BatchedMCTS, SearchParams, uniform_evaluate
 
 STONES = 12  # in the initial heap
