@@ -27,14 +27,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alphazero.play.analyse import analyse_states  # noqa: E402
 from alphazero.config import load_config  # noqa: E402
 from alphazero.eval.elo import elo_difference, format_elo  # noqa: E402
+from alphazero.eval.stockfish import StockfishAgent  # noqa: E402
+from alphazero.play.analyse import analyse_states  # noqa: E402
+from alphazero.play.engine import SearchEngine
+from games.chess import GAME, encode_move  # noqa: E402
 from nets.loader import resolve_model  # noqa: E402
 from nets.torch_net import make_evaluate_fn  # noqa: E402
-from alphazero.play.engine import SearchEngine
-from alphazero.eval.stockfish import StockfishAgent  # noqa: E402
-from games.chess import GAME, encode_move  # noqa: E402
 
 DEFAULT_WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "chess" / "wacnew.epd"
 

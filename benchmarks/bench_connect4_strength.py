@@ -22,17 +22,17 @@ from pathlib import Path
 
 import torch
 
-from alphazero.eval.agents import RandomAgent, RolloutAgent, parse_agent_spec
-from alphazero.eval.search_agent import SearchAgent
 from alphazero.config import load_config
+from alphazero.eval.agents import RandomAgent, RolloutAgent, parse_agent_spec
 from alphazero.eval.elo import format_elo
-from alphazero.eval.matches import agent_seed, play_match
 from alphazero.eval.labelled import (
     connect4_tactic,
     default_cache_dir,
     labelled_positions,
     optimal_share,
 )
+from alphazero.eval.matches import agent_seed, play_match
+from alphazero.eval.search_agent import SearchAgent
 from games import get_game
 
 
@@ -51,7 +51,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--regenerate", action="store_true",
                    help="solve the labelled positions again instead of reading the cache")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key of alphazero/configs/connect4.yaml, e.g. --set search.c_init=2.0")
+                   help="override a key of alphazero/configs/connect4.yaml, e.g. "
+                   "--set search.c_init=2.0")
     return p.parse_args()
 
 

@@ -7,8 +7,8 @@ positions (the set of ``bench_connect4_strength.py``) done five ways:
   matches and ablations search);
 * ``B=1, k=1 | 4 | 16``: one tree at a time with 1, 4 or 16 leaves per call, kept apart by
   virtual loss (``alphazero analyse --batch 1`` uses 16);
-* ``engine``: ``alphazero.play.terminal.SearchEngine``, the single-game searcher of ``play`` and ``uci``
-  (8 to 16 leaves per call), one position at a time.
+* ``engine``: ``alphazero.play.engine.SearchEngine``, the single-game searcher of ``play`` and
+  ``uci`` (8 to 16 leaves per call), one position at a time.
 
 Prints a Markdown table: the share of optimal moves with a 95% interval, and each way's paired
 difference from ``batched`` with a 95% interval (positions where the two disagree).
@@ -27,9 +27,9 @@ import numpy as np
 
 from alphazero.config import load_config
 from alphazero.eval.labelled import labelled_positions
-from nets.loader import resolve_evaluate, resolve_learned
 from alphazero.play.engine import SearchEngine
 from games import get_game
+from nets.loader import resolve_evaluate, resolve_learned
 from search.states import search_states
 
 WAYS = ("batched", "B=1, k=1", "B=1, k=4", "B=1, k=16", "engine")

@@ -131,10 +131,10 @@ def section_phases(args) -> None:
 
 
 def default_net(game_name: str):
+    import torch
+
     from alphazero.config import load_config
     from nets.torch_net import PolicyValueNet
-
-    import torch
 
     torch.manual_seed(0)
     config = load_config(game_name)

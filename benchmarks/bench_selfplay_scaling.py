@@ -27,10 +27,10 @@ import ray
 import torch
 
 from alphazero.config import load_config
-from nets.torch_net import PolicyValueNet
 from games import get_game
-from selfplay.actors import start_workers
+from nets.torch_net import PolicyValueNet
 from nets.weights import numpy_weights
+from selfplay.actors import start_workers
 
 
 def cpu_seconds(pids: list[int]) -> float:

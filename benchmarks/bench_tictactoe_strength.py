@@ -6,7 +6,8 @@ search (arm and simulations), greedily, without noise. 50 games with each colour
 the target is no loss.
 
     python benchmarks/bench_tictactoe_strength.py                      # the shipped checkpoint
-    python benchmarks/bench_tictactoe_strength.py --checkpoint runs/tictactoe-.../checkpoints/step_00000600.pt
+    python benchmarks/bench_tictactoe_strength.py \
+        --checkpoint runs/tictactoe-.../checkpoints/step_00000600.pt
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import time
 import numpy as np
 
 from alphazero.config import load_config
-from nets.loader import resolve_evaluate, shipped_checkpoint
 from games.tictactoe import GAME, perfect_values
+from nets.loader import resolve_evaluate, shipped_checkpoint
 from search import BatchedMCTS
 
 

@@ -31,10 +31,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alphazero.config import load_config  # noqa: E402
-from nets.loader import resolve_evaluate  # noqa: E402
 from alphazero.train.pretrain import game_positions, iter_pgn_games  # noqa: E402
 from games import get_game  # noqa: E402
 from games.chess import encode_board  # noqa: E402
+from nets.loader import resolve_evaluate  # noqa: E402
 
 # The opponent's missing piece, by square of the black piece in the starting position.
 MISSING = {"queen": chess.D8, "rook": chess.A8, "knight": chess.B8, "bishop": chess.C8,

@@ -17,10 +17,27 @@ from games.base import (
     capabilities,
     check_game,
     is_array_game,
+    legal_actions,
+    random_opening,
 )
 from games.registry import GAME_NAMES, game_names, get_game, register_game, unregister_game
 
-__all__ = ["ArrayGame", "Capabilities", "GAME_NAMES", "Game", "GameDefinitionError",
-           "GameError", "IllegalMoveError", "InvalidPositionError", "capabilities",
-           "check_game", "game_names", "get_game", "is_array_game", "register_game",
-           "unregister_game"]
+__all__ = [
+    "ArrayGame",
+    "Capabilities",
+    "GAME_NAMES",
+    "Game",
+    "GameDefinitionError",
+    "GameError",
+    "IllegalMoveError",
+    "InvalidPositionError",
+    "capabilities",
+    "check_game",
+    "game_names",
+    "get_game",
+    "is_array_game",
+    "legal_actions",
+    "random_opening",
+    "register_game",
+    "unregister_game",
+]

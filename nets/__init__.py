@@ -24,10 +24,12 @@ from nets.checkpoint import (
 from nets.config import NetworkConfig
 from nets.loader import (
     BACKENDS,
+    new_model,
     resolve_evaluate,
     resolve_learned,
     resolve_model,
     shipped_checkpoint,
+    shipped_learned_weights,
 )
 from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
 
@@ -81,6 +83,7 @@ __all__ = [
     "load_numpy_weights",
     "make_evaluate_fn",
     "make_numpy_evaluate_fn",
+    "new_model",
     "numpy_weights",
     "read_checkpoint_arrays",
     "resolve_evaluate",
@@ -89,4 +92,5 @@ __all__ = [
     "save_checkpoint",
     "select_device",
     "shipped_checkpoint",
+    "shipped_learned_weights",
 ]

@@ -15,6 +15,7 @@ from search.learned import (
 )
 from search.mcts import BatchedMCTS, EvaluateFn, SearchResult, uniform_evaluate
 from search.params import ARMS, SearchParams
+from search.states import StatesResult, search_chunks, search_states
 from search.tree import NO_CHILD, TreeView
 
 __all__ = [
@@ -28,8 +29,11 @@ __all__ = [
     "SELECTION_FEATURES",
     "SearchParams",
     "SearchResult",
+    "StatesResult",
     "TreeView",
     "considered_visit_sequence",
     "readout_features",
+    "search_chunks",
+    "search_states",
     "uniform_evaluate",
 ]

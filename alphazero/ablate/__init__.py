@@ -1,21 +1,5 @@
 """Search-arm ablations: the arms and boundary studies, their config and their reports."""
 
-from alphazero.ablate.config import (
-    ARMS,
-    AblationConfig,
-    BASELINE,
-    BoundaryStudy,
-    EVALUATION_SEED,
-    LEARNED_ARMS,
-    LearnedTraining,
-    METRICS,
-    TRAINING_SEED,
-    TUNING_SEED,
-    ablation_config_path,
-    boundary_checkpoints,
-    load_ablation_config,
-    quick_config,
-)
 from alphazero.ablate.arms import (
     ArmRun,
     ArmSetup,
@@ -29,6 +13,22 @@ from alphazero.ablate.arms import (
     state_key,
     strata_of,
     tune_c_init,
+)
+from alphazero.ablate.config import (
+    ARMS,
+    BASELINE,
+    EVALUATION_SEED,
+    LEARNED_ARMS,
+    METRICS,
+    TRAINING_SEED,
+    TUNING_SEED,
+    AblationConfig,
+    BoundaryStudy,
+    LearnedTraining,
+    ablation_config_path,
+    boundary_checkpoints,
+    load_ablation_config,
+    quick_config,
 )
 from alphazero.ablate.report import (
     arms_summary,

@@ -79,7 +79,8 @@ class AblationConfig:
     game: str = "connect4"
     """connect4 or tictactoe (the games with a solver)."""
     base_config: str = ""
-    """Game config for the network shape and search constants (default: alphazero/configs/GAME.yaml)."""
+    """Game config for the network shape and search constants (default: the game's shipped
+    alphazero/configs/GAME.yaml)."""
     checkpoints: dict = field(default_factory=dict)
     """Label -> checkpoint path (weak to strong); 'fresh' or 'fresh:SEED' is a new network."""
     learned_on: str = ""
@@ -192,7 +193,8 @@ def quick_config(cfg: AblationConfig) -> AblationConfig:
 
 
 def ablation_config_path(name_or_path: str) -> Path:
-    """A file path, or ``alphazero/configs/ablate_NAME.yaml`` / ``alphazero/configs/NAME.yaml`` for a bare name."""
+    """A file path, or for a bare name the shipped ``alphazero/configs/ablate_NAME.yaml`` /
+    ``alphazero/configs/NAME.yaml``."""
     path = Path(name_or_path)
     if path.is_file() or path.suffix in (".yaml", ".yml"):
         return path

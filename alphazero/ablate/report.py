@@ -14,6 +14,7 @@ from alphazero.ablate.config import BASELINE, AblationConfig
 from alphazero.ablate.figures import accuracy_figure, boundary_figure, elo_figure, time_figure
 from alphazero.ablate.results import Index, index_rows, labels_of, lookup
 
+
 def matching_budget(budgets: Sequence[int], shares: Sequence[float], target: float
                     ) -> float | None:
     """Budget (interpolated in log2) at which ``shares`` first reach ``target``; None if

@@ -40,12 +40,26 @@ import numpy as np
 import yaml
 
 from alphazero.ablate.arms import (
-    Split, arm_setup, balanced_openings, evaluation_positions, fresh_seed,
-    incremental_puct, load_network, search_positions, strata_of, tune_c_init,
+    Split,
+    arm_setup,
+    balanced_openings,
+    evaluation_positions,
+    fresh_seed,
+    incremental_puct,
+    load_network,
+    search_positions,
+    strata_of,
+    tune_c_init,
 )
 from alphazero.ablate.config import (
-    BASELINE, EVALUATION_SEED, METRICS, TRAINING_SEED, TUNING_SEED,
-    AblationConfig, Log, boundary_checkpoints,
+    BASELINE,
+    EVALUATION_SEED,
+    METRICS,
+    TRAINING_SEED,
+    TUNING_SEED,
+    AblationConfig,
+    Log,
+    boundary_checkpoints,
 )
 from alphazero.ablate.report import write_reports
 from alphazero.ablate.results import Results, write_results
@@ -54,6 +68,7 @@ from alphazero.eval.labelled import LabelledPosition, labelled_positions
 from alphazero.eval.stats import paired_bootstrap
 from search import SearchParams
 from search.learned import LearnedWeights
+
 
 # ----------------------------------------------------------------------- match rows
 def match_rows(results: Results, arm: str, checkpoint: str, budget: int, seed: Any,
@@ -84,8 +99,8 @@ def _setup(cfg: AblationConfig, out_dir: Path, checkpoints: dict[str, str], log:
     """Game, game config, and one ``evaluate`` per checkpoint (all loaded before any work)."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from nets.torch_net import make_evaluate_fn
     from games import get_game
+    from nets.torch_net import make_evaluate_fn
 
     if not checkpoints:
         raise ConfigError("the ablation config lists no checkpoints")

@@ -9,7 +9,8 @@ import sys
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ablate", help="compare search arms on solver-labelled positions and head to head",
-        description="Runs an ablation config (alphazero/configs/ablate_GAME.yaml): the network policy, "
+        description="Runs an ablation config (alphazero/configs/ablate_GAME.yaml): the network "
+        "policy, "
         "PUCT, PUCT with c_init tuned per budget, Gumbel and the learned search's parts, at "
         "equal simulation budgets and wall time, for each checkpoint; or, with --study "
         "boundary, PUCT's accuracy from 1 to boundary.max_budget simulations per checkpoint. "
@@ -32,7 +33,10 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from alphazero.ablate import (
-        boundary_budgets, boundary_checkpoints, load_ablation_config, report_from_results,
+        boundary_budgets,
+        boundary_checkpoints,
+        load_ablation_config,
+        report_from_results,
         run_ablation,
     )
     from alphazero.train.rundir import new_run_dir

@@ -40,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from alphazero.eval.agents import parse_agent_spec
     from alphazero.cli.common import UsageError
     from alphazero.config import load_config
+    from alphazero.eval.agents import parse_agent_spec
     from alphazero.eval.elo import format_elo
     from alphazero.eval.matches import agent_seed, match_pgn, play_match
     from games import capabilities, get_game

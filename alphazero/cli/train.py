@@ -59,8 +59,8 @@ def register(subparsers) -> None:
 
 def resolve_run(args: argparse.Namespace):
     """(config, run directory, resume?) from the command line; UsageError if inconsistent."""
-    from alphazero.train import rundir
     from alphazero.config import load_config
+    from alphazero.train import rundir
 
     if args.resume:
         if args.run_dir:

@@ -29,6 +29,7 @@ from alphazero.eval.matches import (
 )
 from alphazero.eval.rollout import RolloutAgent
 from alphazero.eval.search_agent import SearchAgent, cached_evaluate
+from alphazero.eval.solver import ExactScores
 from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Agent",
     "EloEstimate",
+    "ExactScores",
     "GameRecord",
     "Interval",
     "LabelledPosition",

@@ -199,8 +199,8 @@ def _stockfish_agent(game: Game, spec: str, level: int) -> Agent:
     try:
         from alphazero.eval.stockfish import StockfishAgent
     except ImportError as err:
-        raise ValueError(f"agent spec {spec!r} needs alphazero.eval.stockfish.StockfishAgent, which "
-                         f"is not available: {err}") from None
+        raise ValueError(f"agent spec {spec!r} needs alphazero.eval.stockfish.StockfishAgent, "
+                         f"which is not available: {err}") from None
     try:
         return StockfishAgent(level=level)
     except (OSError, RuntimeError) as err:

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from alphazero.eval.agents import Agent, RandomAgent, RolloutAgent, parse_agent_spec
-from alphazero.eval.search_agent import SearchAgent
 from alphazero.eval.elo import EloEstimate, elo_difference
+from alphazero.eval.search_agent import SearchAgent
 from games import capabilities, get_game, is_array_game
 from games.base import Game, GameError, random_opening
 

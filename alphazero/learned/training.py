@@ -37,6 +37,7 @@ from search import BatchedMCTS, SearchParams
 from search.learned import LearnedWeights, readout_features
 from search.states import search_states
 
+
 # ------------------------------------------------------------------------------ costs
 def solver_costs(scores: Sequence[int | None], num_actions: int) -> np.ndarray:
     """Cost of each action from exact scores: 0 keeps the value, 1 changes it, plus a small

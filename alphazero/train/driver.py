@@ -26,14 +26,14 @@ import torch
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from tqdm import tqdm
 
-from alphazero.train import rundir
-from nets.files import atomic_write_text
-from nets.loader import resolve_learned
 from alphazero.config import Config, ConfigError, to_dict
+from alphazero.train import rundir
 from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
 from alphazero.train.remote import ladder_task as _ladder_task
 from games import GAME_NAMES, get_game
+from nets.files import atomic_write_text
+from nets.loader import resolve_learned
 from selfplay.actors import learned_arrays, start_inference_server, start_workers
 
 logger = logging.getLogger(__name__)

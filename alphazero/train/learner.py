@@ -3,8 +3,8 @@
 Loss = cross-entropy(search policy, network policy over the legal moves)
      + value_loss_weight * (outcome - network value)^2, plus the optimizer's weight decay.
 
-``Learner`` is a plain class; ``alphazero.train.driver`` runs it inside a Ray actor. Only numpy arrays
-and plain numbers go in and out of its public methods.
+``Learner`` is a plain class; ``alphazero.train.driver`` runs it inside a Ray actor. Only numpy
+arrays and plain numbers go in and out of its public methods.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nets.checkpoint import load_checkpoint, save_checkpoint
 from alphazero.config import TrainConfig
+from alphazero.train.replay import ReplayBuffer, Symmetries
+from nets.checkpoint import load_checkpoint, save_checkpoint
 from nets.loader import new_model
 from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig
-from alphazero.train.replay import ReplayBuffer, Symmetries
 from nets.weights import numpy_weights
 
 MOMENTUM = 0.9

@@ -37,10 +37,10 @@ import torch.nn.functional as F
 
 from alphazero.config import PretrainOptions
 from alphazero.train.learner import cosine_learning_rate
+from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE, encode_board, encode_move
 from nets.checkpoint import save_checkpoint
 from nets.loader import resolve_model
 from nets.torch_net import NetworkConfig, PolicyValueNet
-from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE, encode_board, encode_move
 
 _RESULTS = {"1-0": 1.0, "0-1": -1.0, "1/2-1/2": 0.0}
 

@@ -8,17 +8,24 @@ import pytest
 import torch
 
 from alphazero.ablate import (
-    ARMS, BASELINE, arm_setup, balanced_openings, incremental_puct, load_ablation_config,
-    matching_budget, search_positions, strata_of,
+    ARMS,
+    BASELINE,
+    arm_setup,
+    balanced_openings,
+    incremental_puct,
+    load_ablation_config,
+    matching_budget,
+    search_positions,
+    strata_of,
 )
-from nets.checkpoint import save_checkpoint
 from alphazero.cli import main
 from alphazero.config import ConfigError, load_config
 from alphazero.eval.labelled import labelled_positions
-from nets.search_weights import LearnedSearch
-from nets.torch_net import PolicyValueNet, make_evaluate_fn
 from games import get_game
 from games.tictactoe import perfect_values
+from nets.checkpoint import save_checkpoint
+from nets.search_weights import LearnedSearch
+from nets.torch_net import PolicyValueNet, make_evaluate_fn
 
 TTT = get_game("tictactoe")
 SMALL = """\

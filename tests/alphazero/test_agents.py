@@ -10,9 +10,9 @@ from alphazero.eval.agents import (
     SolverAgent,
     parse_agent_spec,
 )
-from alphazero.eval.search_agent import SearchAgent, cached_evaluate
 from alphazero.eval.matches import play_match
 from alphazero.eval.rollout import _decode_state, rollout_values
+from alphazero.eval.search_agent import SearchAgent, cached_evaluate
 from games import get_game
 from games.tictactoe import perfect_values
 from search import SearchParams, uniform_evaluate

@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero.eval.agents import RandomAgent, SolverAgent
-from nets.checkpoint import save_checkpoint
 from alphazero.config import load_config
-from alphazero.eval.matches import append_csv_row, run_ladder
+from alphazero.eval.agents import RandomAgent, SolverAgent
 from alphazero.eval.labelled import (
     LabelledPosition,
     generate_connect4,
@@ -21,9 +19,11 @@ from alphazero.eval.labelled import (
     save_positions,
     tictactoe_positions,
 )
-from nets.torch_net import NetworkConfig, PolicyValueNet
+from alphazero.eval.matches import append_csv_row, run_ladder
 from games import get_game
 from games.connect4_solver import Connect4Solver
+from nets.checkpoint import save_checkpoint
+from nets.torch_net import NetworkConfig, PolicyValueNet
 
 TTT = get_game("tictactoe")
 TINY = NetworkConfig(blocks=1, channels=8, policy_channels=2, value_channels=1, value_hidden=8)

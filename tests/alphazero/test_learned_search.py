@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from nets.checkpoint import save_checkpoint
 from alphazero.cli import main
 from alphazero.config import TrainSearchConfig, load_config
 from alphazero.eval.labelled import tictactoe_positions
@@ -19,9 +18,10 @@ from alphazero.learned.training import (
     solver_costs,
     train_learned_search,
 )
+from games import get_game
+from nets.checkpoint import save_checkpoint
 from nets.search_weights import LearnedSearch, ScoreNet
 from nets.torch_net import PolicyValueNet, make_evaluate_fn
-from games import get_game
 from search.learned import HIDDEN, NUM_SELECTION_FEATURES, mlp_forward
 
 TTT = get_game("tictactoe")

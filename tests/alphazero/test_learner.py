@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from alphazero.train import rundir
 from alphazero.config import SelfPlayConfig, TrainConfig
+from alphazero.train import rundir
 from alphazero.train.learner import Learner, learning_rate
-from nets.torch_net import NetworkConfig
 from games import get_game
+from nets.torch_net import NetworkConfig
 from search import SearchParams, uniform_evaluate
 from selfplay.worker import SelfPlayWorker
 

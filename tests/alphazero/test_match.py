@@ -6,8 +6,8 @@ import re
 import chess.pgn
 import pytest
 
-from alphazero.eval.agents import RandomAgent
 from alphazero.cli import main
+from alphazero.eval.agents import RandomAgent
 from alphazero.eval.matches import match_pgn, play_match, play_matches
 from games import get_game
 

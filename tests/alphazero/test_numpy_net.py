@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from alphazero.config import load_config
+from games import GAME_NAMES, get_game
 from nets import numpy_net
 from nets.checkpoint import (
     CheckpointError,
@@ -18,11 +20,9 @@ from nets.checkpoint import (
     read_checkpoint_arrays,
     save_checkpoint,
 )
-from alphazero.config import load_config
 from nets.loader import SHIPPED_DIR
-from nets.torch_net import ILLEGAL_LOGIT, PolicyValueNet, load_model, make_evaluate_fn
 from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
-from games import GAME_NAMES, get_game
+from nets.torch_net import ILLEGAL_LOGIT, PolicyValueNet, load_model, make_evaluate_fn
 from search import BatchedMCTS
 
 GAMES = list(GAME_NAMES)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from alphazero.cli import main
+from alphazero.play.engine import SearchEngine
 from alphazero.play.terminal import (
     _undo,
     describe_value,
@@ -18,7 +19,6 @@ from alphazero.play.terminal import (
     result_text,
     save_pgn,
 )
-from alphazero.play.engine import SearchEngine
 from games import get_game
 from search import SearchParams, uniform_evaluate
 

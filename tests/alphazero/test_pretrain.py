@@ -8,9 +8,7 @@ import chess.pgn
 import pytest
 import torch
 
-from nets.torch_net import load_model
 from alphazero.cli import main
-from nets.torch_net import NetworkConfig, PolicyValueNet
 from alphazero.config import PretrainOptions
 from alphazero.train.pretrain import (
     evaluate_loss,
@@ -22,6 +20,7 @@ from alphazero.train.pretrain import (
     validate,
 )
 from games.chess import GAME, NUM_ACTIONS, OBSERVATION_SHAPE
+from nets.torch_net import NetworkConfig, PolicyValueNet, load_model
 
 
 @pytest.fixture(autouse=True)

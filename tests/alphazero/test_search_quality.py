@@ -19,10 +19,10 @@ import pytest
 
 from alphazero.config import load_config
 from alphazero.eval.labelled import labelled_positions, load_positions
-from nets.search_weights import LearnedSearch
-from nets.loader import SHIPPED_DIR, resolve_evaluate
 from alphazero.play.engine import SearchEngine
 from games import get_game
+from nets.loader import SHIPPED_DIR, resolve_evaluate
+from nets.search_weights import LearnedSearch
 from search import BatchedMCTS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "connect4" / "labelled_seed7.txt"

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from nets import loader as models
 from alphazero.cli import main
 from alphazero.config import load_config
-from nets.loader import resolve_evaluate
 from games import get_game
+from nets import loader as models
+from nets.loader import resolve_evaluate
 
 NO_TORCH_SCRIPT = textwrap.dedent("""
     import io, json, sys

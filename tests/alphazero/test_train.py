@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alphazero.train import rundir
 from alphazero.cli import main
+from alphazero.train import rundir
 from alphazero.train.replay import ReplayBuffer
 
 TINY = [

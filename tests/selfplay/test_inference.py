@@ -6,12 +6,12 @@ import ray
 import torch
 
 from alphazero.config import SelfPlayConfig
-from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
 from games import get_game
+from nets.torch_net import NetworkConfig, PolicyValueNet, make_evaluate_fn
+from nets.weights import numpy_weights
 from search import SearchParams
 from selfplay.actors import start_inference_server, start_workers
 from selfplay.inference import BatchEvaluator
-from nets.weights import numpy_weights
 
 C4 = get_game("connect4")
 NET = NetworkConfig(blocks=1, channels=8, policy_channels=2, value_channels=1, value_hidden=8)

@@ -173,8 +173,8 @@ def test_actor_class_takes_learned_weights_as_arrays():
     """The plain actor class (no Ray) builds its learned search from the arrays it is sent."""
     from alphazero.config import load_config
     from nets.torch_net import PolicyValueNet
-    from selfplay.actors import SelfPlayActor, learned_arrays
     from nets.weights import numpy_weights
+    from selfplay.actors import SelfPlayActor, learned_arrays
 
     network = load_config("tictactoe").network
     config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
