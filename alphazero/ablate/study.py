@@ -31,6 +31,7 @@ and ``alphazero.ablate.figures``. The package ``alphazero.ablate`` exports their
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,18 +65,23 @@ from alphazero.ablate.config import (
 from alphazero.ablate.report import write_reports
 from alphazero.ablate.results import Results, write_results
 from alphazero.config import ConfigError, load_config
+from alphazero.eval.elo import elo_difference
 from alphazero.eval.labelled import LabelledPosition, labelled_positions
+from alphazero.eval.matches import play_matches
 from alphazero.eval.stats import paired_bootstrap
+from games import get_game
+from nets.checkpoint import CheckpointError
 from search import SearchParams
 from search.learned import LearnedWeights
+
+# torch (and TensorBoard) load inside the study runners: `alphazero.ablate` is imported by the
+# CLI and by `import alphazero.ablate`, which must stay torch-free (~2 s; tests/test_public_api).
 
 
 # ----------------------------------------------------------------------- match rows
 def match_rows(results: Results, arm: str, checkpoint: str, budget: int, seed: Any,
                wins: int, draws: int, losses: int, confidence: float) -> None:
     """Elo (finite: a bound when the score is 0% or 100%), its interval and W/D/L."""
-    from alphazero.eval.elo import elo_difference
-
     est = elo_difference(wins, draws, losses, confidence=confidence)
     for metric, value in (("elo", est.conservative), ("elo_low", est.low),
                           ("elo_high", est.high), ("score", est.score), ("wins", wins),
@@ -99,7 +105,6 @@ def _setup(cfg: AblationConfig, out_dir: Path, checkpoints: dict[str, str], log:
     """Game, game config, and one ``evaluate`` per checkpoint (all loaded before any work)."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from games import get_game
     from nets.torch_net import make_evaluate_fn
 
     if not checkpoints:
@@ -250,7 +255,6 @@ def _matches(study: _Study, label: str, evaluate: Any, tuned: dict[int, float],
     """Each arm of ``match_arms`` (and seed) against tuned PUCT at every budget, every opening
     with both colours; all of a budget's matches at once, so tuned PUCT searches them in one
     batch. ``save()`` is called after each budget."""
-    from alphazero.eval.matches import play_matches
 
     cfg, game = study.cfg, study.game
     for budget in cfg.budgets:
@@ -332,7 +336,6 @@ def report_from_results(cfg: AblationConfig, out_dir: Path, *, study: str = "arm
     """Rewrite ``summary.md`` and the figures from ``out_dir/results.json``: after a run that
     was stopped (results are written after every checkpoint) or to redraw a finished one.
     Checkpoints with no results yet are left out of the report."""
-    import json
 
     path = Path(out_dir) / "results.json"
     if not path.is_file():
@@ -361,7 +364,6 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
     """Run the ``arms`` or ``boundary`` study into ``out_dir``; returns the files written."""
     if study not in ("arms", "boundary"):
         raise ValueError(f"study must be arms or boundary, not {study!r}")
-    from nets.checkpoint import CheckpointError
 
     checkpoints = cfg.checkpoints if study == "arms" else boundary_checkpoints(cfg)
     for spec in checkpoints.values():  # fail before any work or any file

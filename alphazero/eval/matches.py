@@ -27,6 +27,7 @@ import numpy as np
 
 from alphazero.eval.agents import Agent, RandomAgent, RolloutAgent, parse_agent_spec
 from alphazero.eval.elo import EloEstimate, elo_difference
+from alphazero.eval.labelled import labelled_positions, optimal_share
 from alphazero.eval.search_agent import SearchAgent
 from games import capabilities, get_game, is_array_game
 from games.base import Game, GameError, random_opening
@@ -246,6 +247,8 @@ def run_ladder(game: Game | str, model: Any, config: Any, *, step: int, run_dir:
     by the network's policy alone and with search. The model is copied, never modified.
     Appends ``step`` and every metric to ``run_dir / "evaluation.csv"`` and returns them.
     """
+    # torch only here, in the ladder: `alphazero match connect4` with numpy agents and
+    # `import alphazero.eval` must not pay its ~2 s import.
     import torch
 
     threads = torch.get_num_threads()
@@ -272,7 +275,7 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
     if params.arm not in ("puct", "gumbel"):
         logger.warning("the ladder searches with puct: arm %s needs its weights", params.arm)
         params = dataclasses.replace(params, arm="puct")
-    from nets.torch_net import select_device
+    from nets.torch_net import select_device  # torch: see run_ladder
 
     net = SearchAgent.from_model(game, copy.deepcopy(model), params, name=f"step {step}",
                                  seed=seed, num_threads=None, device=select_device(config.device))
@@ -308,8 +311,6 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
 def solver_metrics(game: Game, agent: SearchAgent, count: int, *,
                    cache_dir: Path | None = None) -> dict[str, float]:
     """Optimal and best move shares of ``agent``'s search and of its policy alone."""
-    from alphazero.eval.labelled import labelled_positions, optimal_share
-
     positions = labelled_positions(game, count, seed=LABELLED_SEED, cache_dir=cache_dir)
     policy = SearchAgent(game, agent.evaluate, dataclasses.replace(agent.params, simulations=0),
                          name=f"{agent.name} policy")
