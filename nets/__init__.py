@@ -10,8 +10,7 @@ Importing this package does not import torch: the names backed by torch load on 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nets.checkpoint import (
     FORMAT_VERSION,
@@ -22,6 +21,7 @@ from nets.checkpoint import (
     save_checkpoint,
 )
 from nets.config import NetworkConfig
+from nets.lazy import lazy_attributes
 from nets.loader import (
     BACKENDS,
     new_model,
@@ -52,19 +52,7 @@ _TORCH_NAMES = {
     "numpy_weights": "nets.weights",
     "load_numpy_weights": "nets.weights",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _TORCH_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _TORCH_NAMES)
 
 
 __all__ = [

@@ -7,9 +7,9 @@ actors that wrap both for ``alphazero train`` load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nets.lazy import lazy_attributes
 from selfplay.worker import SelfPlayStats, SelfPlayWorker
 
 if TYPE_CHECKING:
@@ -32,19 +32,7 @@ _LAZY = {
     "start_inference_server": "selfplay.actors",
     "start_workers": "selfplay.actors",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [

@@ -7,8 +7,7 @@ many games at once and a network agent searches all its positions in one batch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alphazero.eval.agents import Agent, RandomAgent, SolverAgent, parse_agent_spec
 from alphazero.eval.elo import EloEstimate, elo_difference, elo_from_score, format_elo
@@ -31,6 +30,7 @@ from alphazero.eval.rollout import RolloutAgent
 from alphazero.eval.search_agent import SearchAgent, cached_evaluate
 from alphazero.eval.solver import ExactScores
 from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
+from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from alphazero.eval.stockfish import StockfishAgent, StockfishNotFoundError, find_stockfish
@@ -43,19 +43,7 @@ _LAZY = {
     "StockfishNotFoundError": "alphazero.eval.stockfish",
     "find_stockfish": "alphazero.eval.stockfish",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [

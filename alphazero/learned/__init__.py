@@ -9,10 +9,10 @@ lives in ``alphazero.config``, like every config.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alphazero.config import METHODS, TrainSearchConfig
+from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from alphazero.learned.training import (
@@ -26,19 +26,7 @@ if TYPE_CHECKING:
 # access (PEP 562), as in the other packages, so that importing this one costs nothing.
 _LAZY = {name: "alphazero.learned.training" for name in (
     "search_cost", "search_costs", "solver_costs", "train_learned_search")}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [

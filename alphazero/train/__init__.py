@@ -9,13 +9,13 @@ and Ray, so those names load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alphazero.config import PretrainOptions
 from alphazero.train.log import TrainResult
 from alphazero.train.replay import ReplayBuffer, Symmetries
 from alphazero.train.rundir import new_run_dir
+from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from alphazero.train.driver import train
@@ -37,19 +37,7 @@ _LAZY = {
     "PretrainReport": "alphazero.train.pretrain",
     "pretrain": "alphazero.train.pretrain",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [

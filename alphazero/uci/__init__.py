@@ -8,10 +8,10 @@ proven results.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alphazero.uci.tree import RootReport, principal_line, read_root
+from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from alphazero.uci.protocol import UCIEngine, parse_go
@@ -27,19 +27,7 @@ _LAZY = {
     "time_budget": "alphazero.uci.search",
     "value_to_cp": "alphazero.uci.search",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [
