@@ -1,7 +1,10 @@
-"""The Stockfish-labelled position format: round trips, torn and hostile files, labels."""
+"""The Stockfish-labelled position format: round trips, torn and hostile files, labels, and a
+tiny generation run that resumes."""
 
+import importlib.util
 import random
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -12,7 +15,23 @@ import pytest
 
 from alphazero import chess_data as cd
 from alphazero import chess_labels as cl
+from alphazero import stockfish as sf
 from games.chess import GAME, encode_board
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _binary_or_none():
+    try:
+        return sf.find_stockfish()
+    except sf.StockfishNotFoundError:
+        return None
+
+
+needs_stockfish = pytest.mark.skipif(
+    _binary_or_none() is None,
+    reason="Stockfish is not installed (apt-get install stockfish, or set STOCKFISH_PATH)")
+
 
 def _fake_lines(board: chess.Board, rng: random.Random, k: int = 5) -> list[dict]:
     """A MultiPV result with random legal moves and scores, best first."""
@@ -202,3 +221,45 @@ def test_policy_targets_are_legal_and_sum_to_one(tmp_path):
     path = tmp_path / "p.bin"
     _write(path, [_random_game(seed, plies=200)[0] for seed in range(2)])
     _check_policy_targets_are_legal(path)
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location(
+        "make_stockfish_positions", ROOT / "benchmarks" / "make_stockfish_positions.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_settings_are_checked():
+    module = _generator()
+    for bad in ({"levels": (21,)}, {"nodes": (10, 5)}, {"multipv": 9}, {"temperature": 0.0},
+                {"label_share": 0.0}, {"max_plies": cd.MAX_CHUNK_RECORDS + 1}):
+        with pytest.raises(ValueError):
+            module.Settings(**bad)
+
+
+@needs_stockfish
+def test_generation_writes_labelled_positions_and_resumes(tmp_path):
+    module = _generator()
+    path = tmp_path / "positions.bin"
+    small = ["--out", str(path), "--label-nodes", "400", "--multipv", "3", "--max-plies", "14",
+             "--nodes", "50,100", "--random-plies", "4", "--seed", "5"]
+    module.main(small + ["--games", "2"])
+    first = cd.read_records(path)
+    assert cd.scan(path).next_game == 2 and 0 < len(first) <= 28
+    module.main(small + ["--games", "1"])
+    records = cd.read_records(path)
+    assert cd.scan(path).next_game == 3 and set(records["game"].tolist()) == {0, 1, 2}
+    assert records[:len(first)].tobytes() == first.tobytes()  # appended, not rewritten
+    third = records[records["game"] == 2]
+    rng = module.game_rng(5, 2)
+    levels = module.Settings().levels
+    assert tuple(third["skill"][0]) == (rng.choice(levels), rng.choice(levels))
+    assert (third["label_nodes"] == 400).all() and (third["ply"] == np.arange(len(third))).all()
+    assert ((third["policy_actions"] != cd.NO_ACTION).sum(axis=1) <= 3).all()
+    assert (np.abs(records["result"]) <= 1).all()
+    _check_policy_targets_are_legal(path)
+    with pytest.raises(SystemExit, match="temperature"):
+        module.main(small + ["--games", "1", "--temperature", "2"])
