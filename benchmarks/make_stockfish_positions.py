@@ -1,4 +1,4 @@
-"""Stockfish-labelled positions for pretraining, appended to a file in ``alphazero.chess_data``'s
+"""Stockfish-labelled positions for pretraining, appended to a file in ``alphazero.train.chess_data``'s
 format.
 
     python benchmarks/make_stockfish_positions.py --out data/chess_positions.bin [--games N]
@@ -10,7 +10,7 @@ legal move instead. Every position reached that is not over (with probability
 ``--label-share``) is labelled by a separate full-strength analysis (Skill Level 20,
 ``--label-nodes`` nodes, ``--multipv`` lines): the policy target is a softmax over the lines'
 scores at ``--temperature`` pawns, the value the WDL of the best score, and the game's result
-is stored beside it (see alphazero/chess_labels.py). Games past ``--max-plies`` are drawn.
+is stored beside it (see alphazero/train/chess_labels.py). Games past ``--max-plies`` are drawn.
 
 One Stockfish process (Threads=1, ``--hash`` MB) plays and labels, so the run uses one core.
 Each finished game is appended as one chunk; game ``i`` draws from its own RNG seeded by
@@ -37,7 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alphazero.chess_data import (  # noqa: E402
+from alphazero.eval.stockfish import open_engine  # noqa: E402
+from alphazero.train.chess_data import (  # noqa: E402
     FLAG_ADJUDICATED,
     FLAG_OPENING,
     FLAG_RANDOM_MOVE,
@@ -47,8 +48,7 @@ from alphazero.chess_data import (  # noqa: E402
     PositionWriter,
     summary_line,
 )
-from alphazero.chess_labels import label_record  # noqa: E402
-from alphazero.stockfish import open_engine  # noqa: E402
+from alphazero.train.chess_labels import label_record  # noqa: E402
 from games.chess import GAME, encode_move  # noqa: E402
 
 # Settings that change what a label means: a file keeps the ones it was started with.

@@ -13,9 +13,9 @@ import chess.engine
 import numpy as np
 import pytest
 
-from alphazero import chess_data as cd
-from alphazero import chess_labels as cl
-from alphazero import stockfish as sf
+from alphazero.eval import stockfish as sf
+from alphazero.train import chess_data as cd
+from alphazero.train import chess_labels as cl
 from games.chess import GAME, encode_board
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@
         writer.write_game(writer.next_game, records)  # records: RECORD_DTYPE[n], one game
     count_positions("data/chess_positions.bin")
     for records in iter_batches("data/chess_positions.bin", 1024):  # RECORD_DTYPE[<= 1024]
-        ...  # alphazero.chess_labels turns them into network inputs and targets
+        ...  # alphazero.train.chess_labels turns them into network inputs and targets
     for position in iter_positions("data/chess_positions.bin"):  # ChessPosition, decoded
         position.board, position.policy_actions, position.policy_probs, position.value(0.75)
 

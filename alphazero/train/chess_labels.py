@@ -10,7 +10,7 @@ from records to network inputs and training targets (batched numpy, no boards).
 The policy target is a softmax over the MultiPV moves' scores with a temperature in pawns (100
 centipawns a unit; mates mapped by ``softmax_centipawns``); the value target blends the WDL of
 the best score (Stockfish 15.1's model, as ``alphazero.pretrain`` uses for PGN evals) with the
-game result, by a weight the trainer chooses. The format is in ``alphazero.chess_data``.
+game result, by a weight the trainer chooses. The format is in ``alphazero.train.chess_data``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import chess
 import chess.engine
 import numpy as np
 
-from alphazero.chess_data import (
+from alphazero.train.chess_data import (
     CP_LIMIT,
     MATE_SCORE,
     NO_ACTION,
