@@ -40,6 +40,12 @@ material, threefold repetition or the fifty-move rule. Claimable draws count as
 draws; a repetition or fifty-move draw that could be claimed *by announcing* the
 next move happens once that move is played, so fivefold repetition and the
 75-move rule are covered too.
+
+That is the rule of self-play, search and ``play``, not of a game between others:
+there a draw nobody claimed is no end, and the game goes on until checkmate, stalemate,
+insufficient material, fivefold repetition or the 75-move rule end it by themselves
+(FIDE; ``automatic_outcome_reason``). A move list (``parse_position``, so UCI's
+``position ... moves``) is read by that rule, so the moves of any legal game are accepted.
 """
 
 from __future__ import annotations
@@ -169,6 +175,23 @@ def outcome_reason(board: chess.Board) -> str | None:
     if not any(board.generate_legal_moves()):
         return "checkmate" if board.is_check() else "stalemate"
     return _draw_reason(board)
+
+
+_AUTOMATIC_REASONS = {
+    chess.Termination.CHECKMATE: "checkmate",
+    chess.Termination.STALEMATE: "stalemate",
+    chess.Termination.INSUFFICIENT_MATERIAL: "insufficient material",
+    chess.Termination.FIVEFOLD_REPETITION: "fivefold repetition",
+    chess.Termination.SEVENTYFIVE_MOVES: "seventy-five-move rule",
+}
+
+
+def automatic_outcome_reason(board: chess.Board) -> str | None:
+    """Why the game is over by a rule that ends it without a claim ("checkmate",
+    "stalemate", "insufficient material", "fivefold repetition", "seventy-five-move
+    rule"), or None: a threefold repetition or fifty-move draw nobody claimed goes on."""
+    outcome = board.outcome(claim_draw=False)
+    return None if outcome is None else _AUTOMATIC_REASONS[outcome.termination]
 
 
 def _repetitions(board: chess.Board) -> int:
@@ -347,12 +370,16 @@ class ChessGame:
         return move
 
 
-def parse_chess_move(board: chess.Board, text: str) -> chess.Move:
-    """The legal move written ``text`` (SAN or UCI); raises IllegalMoveError saying why."""
+def parse_chess_move(board: chess.Board, text: str, *, claimed_draws: bool = True) -> chess.Move:
+    """The legal move written ``text`` (SAN or UCI); raises IllegalMoveError saying why.
+
+    With ``claimed_draws`` (the game's own rule) no move follows a draw that could be
+    claimed; without, only the automatic ends stop the game (``automatic_outcome_reason``).
+    """
     text = text.strip()
     if not text:
         raise IllegalMoveError("empty move: write SAN (Nf3, e8=Q, O-O) or UCI (g1f3, e7e8q)")
-    reason = outcome_reason(board)
+    reason = outcome_reason(board) if claimed_draws else automatic_outcome_reason(board)
     if reason is not None:
         raise IllegalMoveError(f"cannot play {text!r}: the game is over ({reason})")
     try:
@@ -381,7 +408,9 @@ def parse_chess_move(board: chess.Board, text: str) -> chess.Move:
 
 
 def parse_chess_position(text: str) -> chess.Board:
-    """See ``ChessGame.parse_position``."""
+    """See ``ChessGame.parse_position``. The moves are those of a game between players:
+    each must be legal, and a draw nobody claimed does not end the game (only the
+    automatic ends do, see ``automatic_outcome_reason``)."""
     text = text.strip()
     head, *rest = _MOVES_SEPARATOR.split(text, maxsplit=1)
     moves = rest[0].split() if rest else []
@@ -400,7 +429,7 @@ def parse_chess_position(text: str) -> chess.Board:
             raise InvalidPositionError(f"invalid position {fen!r}: {', '.join(problems)}")
     for index, token in enumerate(moves):
         try:
-            move = parse_chess_move(board, token)
+            move = parse_chess_move(board, token, claimed_draws=False)
         except IllegalMoveError as err:
             message = f"move {token!r} at index {index} of the move list: {err}"
             raise InvalidPositionError(message) from None

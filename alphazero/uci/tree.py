@@ -175,7 +175,13 @@ def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
     """Point ``engine`` (a ``play.SearchEngine`` of chess) at ``board`` (a ``chess.Board``): a
     fresh tree searching only ``allowed`` when given (a root move mask: a proven loss at such a
     root means that every searched move loses), else the subtree of the previous search when
-    ``board`` only adds moves to its root."""
+    ``board`` only adds moves to its root.
+
+    ``board`` is a position of a game going on (the caller has ruled out the automatic ends:
+    checkmate, stalemate, insufficient material, fivefold repetition, 75 moves), so a draw that
+    could be claimed there (threefold repetition, 50 moves) is searched as if unclaimed (its move
+    history dropped, its halfmove clock held below 100), and never as the terminal node that self-play's
+    rule makes of it."""
     import chess
 
     from games.chess import GAME, encode_move
@@ -188,9 +194,12 @@ def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
             try:
                 for move in board.move_stack[len(old.move_stack):]:
                     engine.play(encode_move(move, engine.state.turn))
-                return
             except ValueError:
                 pass
+            else:
+                if not GAME.is_terminal(engine.state):
+                    return
+                # An unclaimed draw that the tree holds as a terminal node: searched afresh.
     root = board.copy()
     if GAME.is_terminal(root):  # a draw that could be claimed: search as if unclaimed
         root = chess.Board(board.fen())

@@ -471,3 +471,128 @@ def test_engine_pv_follows_the_move_played_on_a_visit_tie():
     assert engine.mcts.tree.edge_visits[0, :7].tolist() == [2] * 7
     assert analysis.action == 6 and engine.mcts.principal_variation(0)[0] == 0
     assert analysis.pv == [6, 6]
+
+
+# --- draws nobody claimed: the game goes on (issue 20, item 2) ------------------------------
+
+SHUFFLE = "g1f3 g8f6 f3g1 f6g8"  # the start position again, after four plies
+
+
+def assert_searched_move(s, board):
+    """The last ``go`` was answered by a search: a legal bestmove with a non-empty pv."""
+    best = s.bestmoves()[-1]
+    assert best != "0000" and chess.Move.from_uci(best) in board.legal_moves, s.lines()
+    info = s.infos()[-1].split()
+    assert info[info.index("pv") + 1:][:1] == [best], s.lines()
+
+
+def test_an_unclaimed_threefold_repetition_does_not_end_the_game():
+    """The issue's sequence: a real move from the repeated position, then the move list that
+    continues after it is accepted (it was rejected as a game over: 'bestmove 0000')."""
+    s = Session()
+    s.send("uci")
+    s.send("isready")
+    s.send(f"position startpos moves {SHUFFLE} {SHUFFLE}")
+    s.send("go nodes 20")
+    s.wait()
+    assert_searched_move(s, chess.Board())
+    s.send(f"position startpos moves {SHUFFLE} {SHUFFLE} e2e4")
+    s.send("go nodes 20")
+    s.wait()
+    board = chess.Board()
+    board.push_uci("e2e4")
+    assert_searched_move(s, board)
+    assert "invalid position" not in s.out.getvalue()
+    assert s.bestmoves()[0] != "0000" and s.bestmoves()[1] != "0000"
+
+
+def test_a_kept_subtree_reaching_a_claimable_draw_is_searched_afresh():
+    """The tree of the position one ply before holds the repetition as a terminal draw: the
+    new search must not answer from that node (it gave an empty pv and an unsearched move)."""
+    s = Session()
+    s.send(f"position startpos moves {SHUFFLE} g1f3 g8f6 f3g1")
+    s.send("go nodes 20")
+    s.wait()
+    s.send(f"position startpos moves {SHUFFLE} {SHUFFLE}")
+    s.send("go nodes 20")
+    s.wait()
+    assert_searched_move(s, chess.Board())
+
+
+def long_game_with_repetitions(seed=7):
+    """A legal game of quiet piece moves after 1.e4 e5 (random, seeded) with threefold
+    repetitions on the way and a fifty-move draw claimable at its end, never over by the
+    automatic rules."""
+    import random
+
+    rng = random.Random(seed)
+    board = chess.Board()
+    for move in ["e2e4", "e7e5", *SHUFFLE.split(), *SHUFFLE.split()]:
+        board.push_uci(move)
+    def quiet_move():
+        moves = [m for m in board.legal_moves
+                 if not board.is_capture(m) and board.piece_type_at(m.from_square) != chess.PAWN]
+        rng.shuffle(moves)
+        for move in moves:
+            board.push(move)
+            if not board.is_game_over(claim_draw=False):
+                return move
+            board.pop()
+        raise AssertionError("no quiet move left")
+
+    def shuffle_back():
+        """Both sides move a piece there and back, twice: a threefold repetition, if legal."""
+        there = [quiet_move(), quiet_move()]
+        back = [chess.Move(m.to_square, m.from_square) for m in there]
+        if all(board.is_legal(m) for m in back[:1]):
+            board.push(back[0])
+            if board.is_legal(back[1]):
+                board.push(back[1])
+                for move in there + back:
+                    board.push(move)
+                return
+            board.pop()
+
+    threefolds = 1
+    while board.halfmove_clock < 110:
+        if board.halfmove_clock % 30 == 0:
+            shuffle_back()
+        else:
+            quiet_move()
+        threefolds += board.is_repetition(3)
+    assert threefolds >= 2 and board.can_claim_fifty_moves() and not board.is_game_over()
+    return board
+
+
+def test_a_long_legal_game_with_repetitions_is_accepted():
+    board = long_game_with_repetitions()
+    s = Session()
+    s.send("position startpos moves " + " ".join(m.uci() for m in board.move_stack))
+    assert s.engine.board is not None and s.engine.board.move_stack == board.move_stack
+    s.send("go nodes 20")
+    s.wait()
+    assert_searched_move(s, board)
+    assert "invalid position" not in s.out.getvalue()
+
+
+def test_fivefold_repetition_and_75_moves_end_the_game():
+    s = Session()
+    fivefold = f"position startpos moves {SHUFFLE} {SHUFFLE} {SHUFFLE} {SHUFFLE}"
+    s.send(fivefold)
+    assert s.engine.board is not None and s.engine.board.is_fivefold_repetition()
+    s.send("go nodes 20")
+    s.wait()
+    assert s.bestmoves() == ["0000"]
+    assert s.lines()[-2] == "info string the game is over in this position"
+    s.send("position fen 8/8/8/4k3/8/8/R7/4K3 w - - 150 120")  # 75 moves
+    s.send("go nodes 20")
+    s.wait()
+    assert s.bestmoves() == ["0000", "0000"]
+    assert s.lines()[-2] == "info string the game is over in this position"
+    s.send(fivefold + " e2e4")  # nothing is played after the game ended by itself
+    assert s.engine.board is None
+    assert "the game is over (fivefold repetition)" in s.lines()[-1]
+    s.send("position fen 8/8/8/4k3/8/8/R7/4K3 w - - 140 120 moves a2a3")  # a claimable draw
+    s.send("go nodes 20")
+    s.wait()
+    assert_searched_move(s, chess.Board("8/8/8/4k3/8/8/R7/4K3 b - - 141 120"))

@@ -14,6 +14,7 @@ from games.chess import (
     GAME,
     NUM_ACTIONS,
     NUM_PLANES,
+    automatic_outcome_reason,
     decode_action,
     encode_move,
     outcome_reason,
@@ -167,6 +168,29 @@ def test_threefold_repetition_by_knight_shuffles():
     assert_draw(board, "threefold repetition")
     with pytest.raises(IllegalMoveError, match="game is over"):
         GAME.parse_move(board, "e4")
+
+
+def test_a_move_list_goes_on_after_an_unclaimed_draw():
+    """parse_position reads a game between players: only the automatic ends stop it."""
+    shuffle = "g1f3 g8f6 f3g1 f6g8"
+    board = GAME.parse_position(f"startpos moves {shuffle} {shuffle} e2e4")
+    assert len(board.move_stack) == 9 and not GAME.is_terminal(board)
+    board = GAME.parse_position(f"startpos moves {shuffle} {shuffle} {shuffle}")
+    assert outcome_reason(board) == "threefold repetition"
+    assert automatic_outcome_reason(board) is None
+    board = GAME.parse_position("fen 8/8/8/4k3/8/8/R7/4K3 w - - 120 80 moves a2a3 e5e4")
+    assert board.halfmove_clock == 122 and automatic_outcome_reason(board) is None
+    fivefold = f"startpos moves {shuffle} {shuffle} {shuffle} {shuffle}"
+    assert automatic_outcome_reason(GAME.parse_position(fivefold)) == "fivefold repetition"
+    with pytest.raises(InvalidPositionError, match="'e2e4' at index 16.*fivefold repetition"):
+        GAME.parse_position(fivefold + " e2e4")
+    seventy_five = "fen 8/8/8/4k3/8/8/R7/4K3 w - - 150 120"
+    assert automatic_outcome_reason(GAME.parse_position(seventy_five)) == "seventy-five-move rule"
+    with pytest.raises(InvalidPositionError, match="seventy-five-move rule"):
+        GAME.parse_position(seventy_five + " moves a2a3")
+    with pytest.raises(InvalidPositionError, match="game is over \\(checkmate\\)"):
+        GAME.parse_position("startpos moves f2f3 e7e5 g2g4 d8h4 e1f2")
+    assert automatic_outcome_reason(chess.Board()) is None
 
 
 def test_fifty_move_rule():
