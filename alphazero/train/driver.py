@@ -377,8 +377,8 @@ class _Trainer:
             )
         # max_calls=1: a fresh process per ladder, so the TorchScript traces of its networks
         # (never freed within a process, ~2-5 MB each) go when it ends.
-        task = ray.remote(_ladder_task).options(num_cpus=0, max_calls=1,
-                                                scheduling_strategy=self.here)
+        task = ray.remote(max_calls=1)(_ladder_task).options(num_cpus=0,
+                                                             scheduling_strategy=self.here)
         ref = task.remote(
             self.game.name,
             self.config.network,
