@@ -225,6 +225,10 @@ def make_evaluate_fn(
     process (None leaves it alone; one thread per worker process is the measured rule on a 2-core
     machine). `use_jit`: False/"eager", True/"trace", "mkldnn" (see JIT_MODES) or "auto". With a
     trace the weights are frozen at this call: make a new evaluate after updating them.
+
+    Each trace keeps about 2-5 MB alive for the life of the process (TorchScript never frees its
+    compilation units), so a process that updates its weights again and again (self-play workers,
+    the inference server) must not call this per update: use `LiveEvaluator`, traced once.
     """
     if device is None:
         device = next(model.parameters()).device
@@ -236,8 +240,16 @@ def make_evaluate_fn(
     net: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = model
     if mode != "eager":
         net = trace_for_inference(model, device, mkldnn=mode == "mkldnn")
-    obs_shape = model.observation_shape
-    num_actions = model.num_actions
+    return _numpy_evaluate(net, device, model.observation_shape, model.num_actions)
+
+
+def _numpy_evaluate(
+    net: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    obs_shape: tuple[int, ...],
+    num_actions: int,
+) -> EvaluateFn:
+    """The numpy `evaluate(observations, legal_masks)` around a torch `net`."""
 
     def evaluate(
         observations: np.ndarray, legal_masks: np.ndarray
@@ -254,3 +266,120 @@ def make_evaluate_fn(
         return np.ascontiguousarray(logits_np), np.ascontiguousarray(values_np)
 
     return evaluate
+
+
+def _conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Module, str, str]]:
+    """(parent, conv attribute, BatchNorm attribute) for every Conv2d directly followed by a
+    BatchNorm2d in `model`: the residual blocks' pairs and the stem's and heads' Sequentials."""
+    pairs = []
+    for module in model.modules():
+        if isinstance(module, ResidualBlock):
+            pairs += [(module, "conv1", "bn1"), (module, "conv2", "bn2")]
+        elif isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for a, b in zip(names, names[1:]):
+                if isinstance(module._modules[a], nn.Conv2d) and isinstance(
+                        module._modules[b], nn.BatchNorm2d):
+                    pairs.append((module, a, b))
+    return pairs
+
+
+class LiveEvaluator:
+    """The search's `evaluate` for a model whose weights change: traced once, refreshed in place.
+
+    `make_evaluate_fn` with a trace builds a new TorchScript module per call, and each keeps about
+    2-5 MB alive for the life of the process; a self-play worker that rebuilt it on every weight
+    publication grew by ~200 MB a minute. This traces once, at construction: in the trace modes
+    ("trace", "mkldnn", "auto" on CPU) a copy of `model` with BatchNorm folded into the
+    convolutions (what `torch.jit.freeze` gives the frozen trace) is traced *without* freezing,
+    so the trace reads that copy's parameter tensors; `refresh()` refolds `model`'s current
+    weights into them in place (a few copies, no new TorchScript). "mkldnn" cannot be had without
+    freezing the weights in, so it runs as "trace" here. In "eager" mode (and "auto" on GPU) the
+    model itself is called and `refresh` has nothing to do.
+
+        live = LiveEvaluator(model, "cpu", num_threads=1)
+        load_numpy_weights(model, weights); live.refresh()   # on every publication
+        worker.set_evaluate(live.evaluate)
+
+    Call `refresh()` after every change to `model`'s weights (load_state_dict copies in place,
+    so the model's own tensors stay the same objects); between refreshes `evaluate` uses the
+    weights of the last refresh in the trace modes, and the model's current ones in eager mode.
+    """
+
+    def __init__(
+        self,
+        model: PolicyValueNet,
+        device: torch.device | str | None = None,
+        *,
+        num_threads: int | None = 1,
+        use_jit: bool | str = "auto",
+    ):
+        if device is None:
+            device = next(model.parameters()).device
+        self.device = torch.device(device)
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        self.model = model.to(self.device).eval()
+        self.mode = "eager" if _jit_mode(use_jit, self.device) == "eager" else "trace"
+        net: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = model
+        self._folded: nn.Module | None = None
+        if self.mode == "trace":
+            self._folded = self._folded_copy(model)
+            self.refresh()
+            example = torch.zeros((2, *model.observation_shape), device=self.device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # see trace_for_inference
+                with torch.no_grad():
+                    net = torch.jit.trace(self._folded, example, check_trace=False)
+        self.evaluate = _numpy_evaluate(net, self.device, model.observation_shape,
+                                        model.num_actions)
+
+    def __call__(self, observations: np.ndarray, legal_masks: np.ndarray):
+        return self.evaluate(observations, legal_masks)
+
+    @staticmethod
+    def _folded_copy(model: nn.Module) -> nn.Module:
+        """A structural copy of `model` whose conv+BN pairs are one biased conv and an Identity."""
+        import copy
+
+        folded = copy.deepcopy(model).eval()
+        for parent, conv_name, bn_name in _conv_bn_pairs(folded):
+            conv = parent._modules[conv_name]
+            parent._modules[conv_name] = nn.Conv2d(
+                conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True,
+                padding_mode=conv.padding_mode, device=conv.weight.device,
+                dtype=conv.weight.dtype)
+            parent._modules[bn_name] = nn.Identity()
+        for p in folded.parameters():
+            p.requires_grad_(False)
+        return folded
+
+    @torch.no_grad()
+    def refresh(self) -> None:
+        """Bring the traced network up to `model`'s current weights (in place; no new trace)."""
+        if self._folded is None:
+            return
+        self.model.eval()
+        folded = dict(self._folded.named_parameters())
+        done = set()
+        for (parent, conv_name, bn_name), (fparent, _, _) in zip(
+                _conv_bn_pairs(self.model), _conv_bn_pairs_of_folded(self._folded, self.model)):
+            conv, bn = parent._modules[conv_name], parent._modules[bn_name]
+            scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)  # [out]
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            target = fparent._modules[conv_name]
+            target.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
+            target.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+            done.update({id(target.weight), id(target.bias)})
+        params = dict(self.model.named_parameters())
+        for name, p in folded.items():
+            if id(p) not in done:
+                p.copy_(params[name])
+
+
+def _conv_bn_pairs_of_folded(folded: nn.Module, model: nn.Module) -> list[tuple[nn.Module, str, str]]:
+    """The folded copy's modules at the places of `model`'s conv+BN pairs (same order)."""
+    modules = dict(folded.named_modules())
+    by_id = {id(m): name for name, m in model.named_modules()}
+    return [(modules[by_id[id(parent)]], conv, bn) for parent, conv, bn in _conv_bn_pairs(model)]

@@ -16,7 +16,7 @@ import torch
 
 from games import get_game
 from nets.loader import new_model
-from nets.torch_net import NetworkConfig, make_evaluate_fn
+from nets.torch_net import LiveEvaluator, NetworkConfig
 from nets.weights import load_numpy_weights
 from search import SearchParams
 from search.learned import LearnedWeights
@@ -57,6 +57,7 @@ class SelfPlayActor:
         self.server = server
         self.version = -1
         self.model = None
+        self._live: LiveEvaluator | None = None  # traced once, refreshed on each publication
         if server is None:  # the weights come with set_weights
             self.model = new_model(network, self.game.observation_shape, self.game.num_actions)
         evaluate = self._remote_evaluate if server is not None else _no_weights
@@ -81,7 +82,13 @@ class SelfPlayActor:
         """Use weight version ``version`` (None: the inference server holds the weights)."""
         if self.model is not None and weights is not None:
             load_numpy_weights(self.model, weights)
-            self.worker.set_evaluate(make_evaluate_fn(self.model, "cpu", num_threads=1))
+            # One trace per actor, its weights refreshed in place: a new trace per publication
+            # kept ~2-5 MB alive each (TorchScript never frees them), ~200 MB a minute.
+            if self._live is None:
+                self._live = LiveEvaluator(self.model, "cpu", num_threads=1)
+            else:
+                self._live.refresh()
+            self.worker.set_evaluate(self._live.evaluate)
         self.version = version
         return version
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from nets.loader import new_model
-from nets.torch_net import NetworkConfig, make_evaluate_fn, select_device
+from nets.torch_net import LiveEvaluator, NetworkConfig, select_device
 from nets.weights import load_numpy_weights
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class BatchEvaluator:
     ):
         self.device = torch.device(device)
         self.model = new_model(network, observation_shape, num_actions).to(self.device)
-        self._evaluate = None
+        self._live: LiveEvaluator | None = None
         self.version = -1
         self.calls = 0  # network calls
         self.requests = 0  # requests answered
@@ -60,19 +60,24 @@ class BatchEvaluator:
         load_numpy_weights(self.model, weights)
         # On CPU: one thread, the measured rule for a process sharing a small machine.
         threads = 1 if self.device.type == "cpu" else None
-        self._evaluate = make_evaluate_fn(self.model, self.device, num_threads=threads)
+        # Traced once, refreshed in place afterwards: a new trace per version leaks (see
+        # LiveEvaluator).
+        if self._live is None:
+            self._live = LiveEvaluator(self.model, self.device, num_threads=threads)
+        else:
+            self._live.refresh()
         self.version = version
 
     def evaluate_many(
         self, requests: list[tuple[np.ndarray, np.ndarray]]
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(obs float32[M_i, C, H, W], legal bool[M_i, A])] -> [(logits[M_i, A], values[M_i])]."""
-        if self._evaluate is None:
+        if self._live is None:
             raise RuntimeError("the inference server has no weights yet (call set_weights)")
         sizes = [len(obs) for obs, _ in requests]
         observations = np.concatenate([obs for obs, _ in requests])  # [sum M_i, C, H, W]
         legal = np.concatenate([mask for _, mask in requests])  # [sum M_i, A]
-        logits, values = self._evaluate(observations, legal)
+        logits, values = self._live.evaluate(observations, legal)
         self.calls += 1
         self.requests += len(requests)
         bounds = np.cumsum(sizes)[:-1]

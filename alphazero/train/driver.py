@@ -375,7 +375,10 @@ class _Trainer:
                 config,
                 search=dataclasses.replace(config.search, simulations=self.cfg.eval_simulations),
             )
-        task = ray.remote(_ladder_task).options(num_cpus=0, scheduling_strategy=self.here)
+        # max_calls=1: a fresh process per ladder, so the TorchScript traces of its networks
+        # (never freed within a process, ~2-5 MB each) go when it ends.
+        task = ray.remote(max_calls=1)(_ladder_task).options(num_cpus=0,
+                                                             scheduling_strategy=self.here)
         ref = task.remote(
             self.game.name,
             self.config.network,
