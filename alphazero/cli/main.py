@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+import alphazero
 from alphazero.cli import (
     ablate,
     analyse,
@@ -33,18 +34,32 @@ COMMANDS = (analyse, solve, pretrain, train, play, uci, match, train_search, abl
 """The modules that each add one subcommand with ``register(subparsers)``."""
 
 
+class _Version(argparse.Action):
+    """``--version``: looked up only when asked (reading package metadata costs start-up)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"alphazero {alphazero.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="alphazero", description="AlphaZero-style training and play with a learnable search.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+        prog="alphazero", description="AlphaZero-style training and play with a learnable search.",
+        epilog="Run 'alphazero COMMAND --help' for a command's own flags.")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the installed version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:
         command.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # `alphazero` alone: what it can do, not a bare usage error
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

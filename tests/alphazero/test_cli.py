@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from alphazero.cli import main
 
 
@@ -84,3 +86,19 @@ def test_console_script_runs():
                           input="4453\n", capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["score"] == -2
+
+
+def test_bare_command_lists_the_subcommands(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    for command in ("analyse", "solve", "train", "play", "uci", "match", "ablate"):
+        assert f"    {command}" in err, err
+
+
+def test_version(capsys):
+    import alphazero
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"alphazero {alphazero.__version__}"
