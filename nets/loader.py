@@ -45,6 +45,11 @@ That is 5-10 s of Connect Four work (more for chess): by then torch's import (~2
 
 
 # --------------------------------------------------------------------------- sources
+SHIPPED_NAMES = ("shipped",)
+"""``--checkpoint`` words that name the file shipped for the game, as does the game's own name
+(``--checkpoint connect4``), wherever the command runs; a file of that name wins."""
+
+
 def shipped_checkpoint(game_name: str) -> Path | None:
     """The checkpoint shipped in the package for ``game_name``, if there is one."""
     path = SHIPPED_DIR / f"{game_name}.pt"
@@ -62,6 +67,11 @@ def _source(game: Game, network: NetworkConfig | None, checkpoint: str | Path | 
     """(the file to read, or None for a fresh network; the sentence saying so)."""
     if fresh and checkpoint is not None:
         raise ValueError("give a checkpoint or fresh=True, not both")
+    if checkpoint is not None and str(checkpoint) in SHIPPED_NAMES + (game.name,) \
+            and not Path(checkpoint).exists():
+        checkpoint = None  # "shipped" or the bare game name: the file shipped for the game
+        if shipped_checkpoint(game.name) is None:
+            raise CheckpointError(f"no checkpoint is shipped for {game.name}")
     if checkpoint is not None:
         return checkpoint, f"using checkpoint {checkpoint}"
     if not fresh:

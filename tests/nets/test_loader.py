@@ -117,3 +117,27 @@ def test_importing_nets_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=300)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("word", ["shipped", "connect4"])
+def test_shipped_or_the_game_name_names_the_shipped_file_from_anywhere(word, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no such file here: the word names the shipped checkpoint
+    game = get_game("connect4")
+    _, source = resolve_evaluate(game, checkpoint=word, backend="numpy")
+    assert "the shipped connect4 checkpoint" in source
+
+
+def test_a_file_called_like_the_game_wins(saved, monkeypatch):
+    path, model = saved
+    monkeypatch.chdir(path.parent)
+    (path.parent / "tictactoe").write_bytes(path.read_bytes())
+    loaded, source = resolve_model(TTT, checkpoint="tictactoe")
+    assert source == "using checkpoint tictactoe"
+    assert same_weights(loaded, model)
+
+
+def test_shipped_for_a_game_without_one_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(loader, "SHIPPED_DIR", tmp_path)
+    with pytest.raises(CheckpointError, match="no checkpoint is shipped for connect4"):
+        resolve_model(get_game("connect4"), checkpoint="shipped")
