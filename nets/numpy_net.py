@@ -38,7 +38,7 @@ CHUNK_ROWS = 1024
 16 chess positions. Throughput was flat from 8 to 32 positions and fell beyond."""
 
 
-class _Weights:
+class Weights:
     """Takes arrays out of a state dict by name, checking each one's shape."""
 
     def __init__(self, state: Mapping[str, np.ndarray]):
@@ -61,21 +61,30 @@ class _Weights:
             raise ValueError(f"unexpected weights {unexpected[:5]}")
 
 
-def _folded_conv(w: _Weights, conv: str, bn: str, c_in: int, c_out: int, k: int
+def fold_batch_norm(w: Weights, conv: str, bn: str, c_in: int, c_out: int, k: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(kernel float32[c_out, c_in, k, k], bias float32[c_out]): conv ``conv`` (no bias) then
+    eval-mode BatchNorm ``bn`` as one biased convolution, torch's kernel layout. Shared with
+    ``nets.onnx_net``."""
+    kernel = w.take(f"{conv}.weight", (c_out, c_in, k, k))  # torch: [out, in, kh, kw]
+    gamma, beta = w.take(f"{bn}.weight", (c_out,)), w.take(f"{bn}.bias", (c_out,))
+    mean, var = w.take(f"{bn}.running_mean", (c_out,)), w.take(f"{bn}.running_var", (c_out,))
+    scale = gamma / np.sqrt(var + BATCH_NORM_EPS)  # [out]
+    return ((kernel * scale.reshape(-1, 1, 1, 1)).astype(np.float32),
+            (beta - mean * scale).astype(np.float32))
+
+
+def _folded_conv(w: Weights, conv: str, bn: str, c_in: int, c_out: int, k: int
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(weight float32[k*k*c_in, c_out], bias float32[c_out]) of conv (no bias) then eval BN.
 
     Rows are ordered (kernel row, kernel column, input channel) to match the im2col patches.
     """
-    kernel = w.take(f"{conv}.weight", (c_out, c_in, k, k))  # torch: [out, in, kh, kw]
-    gamma, beta = w.take(f"{bn}.weight", (c_out,)), w.take(f"{bn}.bias", (c_out,))
-    mean, var = w.take(f"{bn}.running_mean", (c_out,)), w.take(f"{bn}.running_var", (c_out,))
-    scale = gamma / np.sqrt(var + BATCH_NORM_EPS)  # [out]
-    matrix = kernel.transpose(2, 3, 1, 0).reshape(k * k * c_in, c_out) * scale  # [kh*kw*in, out]
-    return matrix.astype(np.float32), (beta - mean * scale).astype(np.float32)
+    kernel, bias = fold_batch_norm(w, conv, bn, c_in, c_out, k)  # [out, in, kh, kw]
+    return kernel.transpose(2, 3, 1, 0).reshape(k * k * c_in, c_out).copy(), bias
 
 
-def _channels_last_linear(w: _Weights, name: str, channels: int, height: int, width: int,
+def _channels_last_linear(w: Weights, name: str, channels: int, height: int, width: int,
                           out: int) -> tuple[np.ndarray, np.ndarray]:
     """(weight float32[H*W*C, out], bias float32[out]) of a Linear over a (C, H, W) flattening."""
     weight = w.take(f"{name}.weight", (out, channels * height * width))
@@ -137,7 +146,7 @@ class NumpyPolicyValueNet:
         self.num_actions = int(num_actions)
         in_channels, height, width = self.observation_shape
         c = config
-        w = _Weights(state)
+        w = Weights(state)
         self._stem = _folded_conv(w, "stem.0", "stem.1", in_channels, c.channels, 3)
         self._tower = [
             (_folded_conv(w, f"tower.{i}.conv1", f"tower.{i}.bn1", c.channels, c.channels, 3),
