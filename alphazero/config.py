@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from nets.backends import BACKENDS
 from nets.config import NetworkConfig
 from search.params import SearchParams
 
@@ -60,6 +61,10 @@ class SelfPlayConfig:
     """Resign when root value and best child value are below this (-1 disables)."""
     resign_playthrough: float = 0.1
     """Share of games that never resign, to measure false resignations."""
+    backend: str = "auto"
+    """What runs each worker's network (and the inference server's on a CPU): auto (ONNX
+    Runtime when installed, else torch), onnx, onnx-int8 (int8 convolutions, calibrated on
+    playout positions: ~2.3x onnx; measured per game, BENCHMARKS.md), numpy or torch."""
     inference_server: bool = False
     """Batch all workers' evaluations in one inference actor (on a GPU when there is one)."""
     inference_wait_ms: float = 2.0
@@ -75,6 +80,9 @@ class SelfPlayConfig:
     def __post_init__(self) -> None:
         if self.workers < 1 or self.games_per_worker < 1:
             raise ValueError("selfplay.workers and selfplay.games_per_worker must be >= 1")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"selfplay.backend must be one of {', '.join(BACKENDS)}, "
+                             f"not {self.backend!r}")
         if self.max_moves < 1:
             raise ValueError("selfplay.max_moves must be >= 1")
         if not 0.0 <= self.resign_playthrough <= 1.0:

@@ -2,8 +2,10 @@
 
 The network reaches the search only as ``evaluate(observations[B, C, H, W], legal_masks[B, A])
 -> (logits[B, A], values[B])``: ``make_evaluate_fn`` builds it from a torch
-``PolicyValueNet``, ``make_numpy_evaluate_fn`` from a ``NumpyPolicyValueNet`` (no torch), and
-``resolve_evaluate`` picks the checkpoint (explicit, shipped or fresh) and the backend.
+``PolicyValueNet``, ``make_numpy_evaluate_fn`` from a ``NumpyPolicyValueNet`` (no torch),
+``nets.onnx_net`` from an ONNX graph built from the weights (ONNX Runtime, the fastest on CPU),
+``resolve_evaluate`` picks the checkpoint (explicit, shipped or fresh) and the backend
+(``nets.backends``); ``LiveNetwork`` runs weights that change (self-play workers).
 
 Importing this package does not import torch: the names backed by torch load on first use.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nets.backends import BACKENDS, BackendError, LiveNetwork, pick_backend
 from nets.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -23,7 +26,7 @@ from nets.checkpoint import (
 from nets.config import NetworkConfig
 from nets.lazy import lazy_attributes
 from nets.loader import (
-    BACKENDS,
+    model_evaluate,
     new_model,
     resolve_evaluate,
     resolve_learned,
@@ -57,9 +60,11 @@ __getattr__, __dir__ = lazy_attributes(globals(), _TORCH_NAMES)
 
 __all__ = [
     "BACKENDS",
+    "BackendError",
     "CheckpointError",
     "FORMAT_VERSION",
     "LearnedSearch",
+    "LiveNetwork",
     "NetworkConfig",
     "NumpyPolicyValueNet",
     "PolicyValueNet",
@@ -71,8 +76,10 @@ __all__ = [
     "load_numpy_weights",
     "make_evaluate_fn",
     "make_numpy_evaluate_fn",
+    "model_evaluate",
     "new_model",
     "numpy_weights",
+    "pick_backend",
     "read_checkpoint_arrays",
     "resolve_evaluate",
     "resolve_learned",

@@ -7,24 +7,26 @@ and the evaluation ladder, the self-play actors and the inference server, the ab
 ``train-search`` and pretraining's ``--init``. The file readers below it are building blocks:
 ``nets.torch_net.load_model`` (torch) and ``nets.numpy_net.load_numpy_model`` (numpy).
 
-`resolve_evaluate` runs the network in numpy by default (`nets.numpy_net`), which starts
-about two seconds sooner because it never imports torch, and falls back to torch for a file
-only torch can read. torch is imported inside the functions that need it for that reason:
-analyse, play and uci start without it (tests/alphazero/test_startup.py).
+`resolve_evaluate` runs the network in ONNX Runtime by default (`nets.onnx_net`; numpy when
+it is not installed), which also starts about two seconds sooner than torch because it never
+imports it, and falls back to torch for a file only torch can read. torch is imported inside
+the functions that need it for that reason: analyse, play and uci start without it
+(tests/alphazero/test_startup.py). The backends: ``nets.backends``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from games.base import Game
+from nets.backends import onnx_available, pick_backend, playout_observations
 from nets.checkpoint import CheckpointError, UnsupportedCheckpointError
 from nets.config import NetworkConfig
-from nets.numpy_net import NumpyPolicyValueNet, load_numpy_model, make_numpy_evaluate_fn
+from nets.numpy_net import NumpyPolicyValueNet, make_numpy_evaluate_fn
 from search import EvaluateFn, SearchParams
 from search.learned import LearnedWeights
 
@@ -32,14 +34,12 @@ if TYPE_CHECKING:  # torch-backed types; their modules import torch
     from nets.torch_net import PolicyValueNet
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
-BACKENDS = ("auto", "numpy", "torch")
-"""How `resolve_evaluate` runs the network: "auto" (numpy when it can read the file, moving to
-torch for long runs of large batches, else torch), numpy only, or torch only."""
 LARGE_BATCH = 32
 """Network calls with more positions than this are where torch ran about 2x faster than numpy
 (Connect Four and chess nets, one thread)."""
 SWITCH_AFTER_POSITIONS = 20_000
-"""With backend "auto": positions evaluated in large calls after which numpy hands over to torch.
+"""With backend "auto" and no ONNX Runtime: positions evaluated in large calls after which numpy
+hands over to torch.
 That is 5-10 s of Connect Four work (more for chess): by then torch's import (~2 s) and trace
 (~1 s) pay for themselves. The count, not a clock, decides, so a run is repeatable."""
 
@@ -130,37 +130,89 @@ def resolve_evaluate(game: Game, network: NetworkConfig | None = None,
                      ) -> tuple[EvaluateFn, str]:
     """(the search's evaluate, a sentence saying where the network came from and what runs it).
 
-    The network is found as by `resolve_model`. ``backend`` is one of BACKENDS. With "auto",
-    a checkpoint the torch-free reader cannot read, or no checkpoint at all (a fresh network
-    is initialised by torch), goes to torch. ``num_threads`` is torch's thread count. Raises
-    ``CheckpointError`` like `resolve_model`.
+    The network is found as by `resolve_model`. ``backend`` is one of ``nets.backends.BACKENDS``:
+    "auto" is ONNX Runtime when it is installed (else numpy, moving to torch for long runs of
+    large batches), and torch for a checkpoint the torch-free reader cannot read. A fresh
+    network is initialised by torch and then run by the backend. ``num_threads`` is the
+    backend's intra-op thread count. Raises ``CheckpointError`` like `resolve_model`, and
+    ``nets.backends.BackendError`` for a backend that cannot run here.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    chosen = pick_backend(backend)
     path, source = _source(game, network, checkpoint, fresh, seed)
+    legacy_auto = backend == "auto" and path is not None and not onnx_available()
     reason = "no checkpoint to read"
-    if backend != "torch" and path is not None:
+    if chosen != "torch" or legacy_auto:
         try:
-            net, loaded = load_numpy_model(path, expected_game=game.name)
+            state, shape = _arrays(game, network, path, seed)
         except UnsupportedCheckpointError as err:
-            if backend == "numpy":
+            if backend != "auto":
                 raise
             reason = str(err)
         else:
-            evaluate = make_numpy_evaluate_fn(net)
-            if backend == "numpy":
-                return evaluate, f"{source} (numpy)"
-            return (_NumpyThenTorch(evaluate, net, loaded["model"], num_threads),
-                    f"{source} (numpy; torch for long runs of large batches)")
+            try:
+                return _evaluate_of(chosen, legacy_auto, game, state, shape, source,
+                                    num_threads)
+            except (ValueError, TypeError, AttributeError) as e:
+                raise CheckpointError(f"checkpoint {path} weights do not fit its network "
+                                      f"config: {e}") from e
     from nets.torch_net import make_evaluate_fn
 
     model, source = resolve_model(game, network, checkpoint, fresh=fresh, seed=seed)
-    if backend == "numpy":  # a fresh network: torch initialises it, numpy runs it
-        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-        net = NumpyPolicyValueNet(model.config, game.observation_shape, game.num_actions, state)
-        return make_numpy_evaluate_fn(net), f"{source} (numpy)"
     note = "" if backend == "torch" else f"; {reason}"
     return make_evaluate_fn(model, num_threads=num_threads), f"{source} (torch{note})"
+
+
+def model_evaluate(model: PolicyValueNet, *, backend: str = "auto", device: Any = None,
+                   num_threads: int | None = 1, game: Game | None = None) -> EvaluateFn:
+    """The search's evaluate of a torch ``model``'s current weights (a snapshot), run by
+    ``backend`` (``nets.backends``): its weights are handed to ONNX Runtime or numpy on a CPU,
+    else torch runs the model on ``device`` (default: its weights' device). onnx-int8 needs
+    ``game`` for its calibration positions."""
+    from nets.torch_net import make_evaluate_fn
+
+    if device is None:
+        device = next(model.parameters()).device
+    chosen = pick_backend(backend, str(device))
+    if chosen == "torch":
+        return make_evaluate_fn(model, device, num_threads=num_threads)
+    if chosen == "onnx-int8" and game is None:
+        raise ValueError("backend onnx-int8 needs the game (its calibration positions)")
+    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    shape = (model.config, model.observation_shape, model.num_actions)
+    return _evaluate_of(chosen, False, game, state, shape, "", num_threads)[0]
+
+
+def _evaluate_of(backend: str, numpy_then_torch: bool, game: Game, state: dict[str, np.ndarray],
+                 shape: tuple[NetworkConfig, tuple[int, int, int], int], source: str,
+                 num_threads: int | None) -> tuple[EvaluateFn, str]:
+    """The evaluate of ``state`` run by ``backend`` (onnx, onnx-int8 or numpy), or by numpy
+    then torch; ValueError for weights that do not fit ``shape``."""
+    if numpy_then_torch:
+        net = NumpyPolicyValueNet(*shape, state)
+        return (_NumpyThenTorch(make_numpy_evaluate_fn(net), net, state, num_threads),
+                f"{source} (numpy; torch for long runs of large batches)")
+    if backend not in ("onnx", "onnx-int8"):
+        return make_numpy_evaluate_fn(NumpyPolicyValueNet(*shape, state)), f"{source} (numpy)"
+    from nets.onnx_net import OnnxPolicyValueNet, make_onnx_evaluate_fn
+
+    calibration = playout_observations(game) if backend == "onnx-int8" else None
+    net = OnnxPolicyValueNet(*shape, state, num_threads=num_threads, calibration=calibration)
+    return make_onnx_evaluate_fn(net), f"{source} ({backend})"
+
+
+def _arrays(game: Game, network: NetworkConfig | None, path: Path | str | None, seed: int
+            ) -> tuple[dict[str, np.ndarray], tuple[NetworkConfig, tuple[int, int, int], int]]:
+    """(state dict as numpy arrays, (config, observation shape, num_actions)) of the file at
+    ``path`` read without torch, or of a fresh ``network`` torch initialises from ``seed``."""
+    from nets.checkpoint import network_shape, read_checkpoint_arrays
+
+    if path is None:
+        model = new_model(network, game.observation_shape, game.num_actions, seed=seed)
+        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        return state, (model.config, game.observation_shape, game.num_actions)
+    checkpoint = read_checkpoint_arrays(path)
+    shape = network_shape(path, checkpoint, game.name)
+    return checkpoint["model"], shape
 
 
 class _NumpyThenTorch:

@@ -12,12 +12,10 @@ from typing import Any
 
 import numpy as np
 import ray
-import torch
 
 from games import get_game
-from nets.loader import new_model
-from nets.torch_net import LiveEvaluator, NetworkConfig
-from nets.weights import load_numpy_weights
+from nets.backends import LiveNetwork, playout_observations
+from nets.config import NetworkConfig
 from search import SearchParams
 from search.learned import LearnedWeights
 from selfplay.inference import InferenceServer
@@ -50,16 +48,19 @@ class SelfPlayActor:
         server: Any = None,
         learned: dict[str, np.ndarray] | None = None,
     ):
-        torch.set_num_threads(1)  # measured: more threads per process is slower on 2 cores
         self.game = get_game(game_name)
         self.config = config
         self.worker_id = worker_id
         self.server = server
         self.version = -1
-        self.model = None
-        self._live: LiveEvaluator | None = None  # traced once, refreshed on each publication
+        self.net: LiveNetwork | None = None
         if server is None:  # the weights come with set_weights
-            self.model = new_model(network, self.game.observation_shape, self.game.num_actions)
+            calibration = (playout_observations(self.game, seed=seed)
+                           if config.backend == "onnx-int8" else None)
+            # One thread per worker process: measured fastest on 2 cores.
+            self.net = LiveNetwork(network, self.game.observation_shape, self.game.num_actions,
+                                   backend=config.backend, num_threads=1,
+                                   calibration=calibration)
         evaluate = self._remote_evaluate if server is not None else _no_weights
         self.worker = SelfPlayWorker(
             self.game,
@@ -80,15 +81,11 @@ class SelfPlayActor:
 
     def set_weights(self, version: int, weights: dict[str, np.ndarray] | None) -> int:
         """Use weight version ``version`` (None: the inference server holds the weights)."""
-        if self.model is not None and weights is not None:
-            load_numpy_weights(self.model, weights)
-            # One trace per actor, its weights refreshed in place: a new trace per publication
-            # kept ~2-5 MB alive each (TorchScript never frees them), ~200 MB a minute.
-            if self._live is None:
-                self._live = LiveEvaluator(self.model, "cpu", num_threads=1)
-            else:
-                self._live.refresh()
-            self.worker.set_evaluate(self._live.evaluate)
+        if self.net is not None and weights is not None:
+            first = self.net.version < 0
+            self.net.set_weights(weights)  # a new ONNX session, or the one trace refreshed
+            if first:
+                self.worker.set_evaluate(self.net.evaluate)
         self.version = version
         return version
 
@@ -138,7 +135,8 @@ def start_workers(
 
 
 def start_inference_server(
-    game_name: str, network: NetworkConfig, *, device: str, clients: int, max_wait_s: float
+    game_name: str, network: NetworkConfig, *, device: str, clients: int, max_wait_s: float,
+    backend: str = "auto",
 ) -> Any:
     """The inference server actor, given a GPU when the cluster has one and CPU isn't forced."""
     game = get_game(game_name)
@@ -157,4 +155,5 @@ def start_inference_server(
         device="auto" if use_gpu else "cpu",
         clients=clients,
         max_wait_s=max_wait_s,
+        backend=backend,
     )

@@ -18,9 +18,9 @@ import logging
 import numpy as np
 import torch
 
-from nets.loader import new_model
-from nets.torch_net import LiveEvaluator, NetworkConfig, select_device
-from nets.weights import load_numpy_weights
+from nets.backends import LiveNetwork
+from nets.config import NetworkConfig
+from nets.torch_net import select_device
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class BatchEvaluator:
       network: the network's shape.
       observation_shape, num_actions: the game's.
       device: a torch device (see ``server_device``).
+      backend: what runs the network on a CPU (``nets.backends``; on a GPU it is torch).
     """
 
     def __init__(
@@ -48,36 +49,34 @@ class BatchEvaluator:
         observation_shape: tuple[int, int, int],
         num_actions: int,
         device: torch.device | str = "cpu",
+        backend: str = "auto",
     ):
         self.device = torch.device(device)
-        self.model = new_model(network, observation_shape, num_actions).to(self.device)
-        self._live: LiveEvaluator | None = None
+        on_cpu = self.device.type == "cpu"
+        if backend == "onnx-int8":  # no calibration set here: the server stays float32
+            backend = "onnx"
+        # On CPU: one thread, the measured rule for a process sharing a small machine.
+        self.net = LiveNetwork(network, observation_shape, num_actions,
+                               backend=backend if on_cpu else "torch", device=str(self.device),
+                               num_threads=1 if on_cpu else None)
         self.version = -1
         self.calls = 0  # network calls
         self.requests = 0  # requests answered
 
     def set_weights(self, version: int, weights: dict[str, np.ndarray]) -> None:
-        load_numpy_weights(self.model, weights)
-        # On CPU: one thread, the measured rule for a process sharing a small machine.
-        threads = 1 if self.device.type == "cpu" else None
-        # Traced once, refreshed in place afterwards: a new trace per version leaks (see
-        # LiveEvaluator).
-        if self._live is None:
-            self._live = LiveEvaluator(self.model, self.device, num_threads=threads)
-        else:
-            self._live.refresh()
+        self.net.set_weights(weights)  # a new ONNX session, or the one trace refreshed in place
         self.version = version
 
     def evaluate_many(
         self, requests: list[tuple[np.ndarray, np.ndarray]]
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(obs float32[M_i, C, H, W], legal bool[M_i, A])] -> [(logits[M_i, A], values[M_i])]."""
-        if self._live is None:
+        if self.version < 0:
             raise RuntimeError("the inference server has no weights yet (call set_weights)")
         sizes = [len(obs) for obs, _ in requests]
         observations = np.concatenate([obs for obs, _ in requests])  # [sum M_i, C, H, W]
         legal = np.concatenate([mask for _, mask in requests])  # [sum M_i, A]
-        logits, values = self._live.evaluate(observations, legal)
+        logits, values = self.net.evaluate(observations, legal)
         self.calls += 1
         self.requests += len(requests)
         bounds = np.cumsum(sizes)[:-1]
@@ -96,8 +95,10 @@ class InferenceServer:
         device: str = "auto",
         clients: int = 1,
         max_wait_s: float = 0.002,
+        backend: str = "auto",
     ):
-        self.core = BatchEvaluator(network, observation_shape, num_actions, server_device(device))
+        self.core = BatchEvaluator(network, observation_shape, num_actions, server_device(device),
+                                   backend)
         self.clients = max(1, clients)
         self.max_wait_s = max_wait_s
         self._pending: list[tuple[np.ndarray, np.ndarray, asyncio.Future]] = []
@@ -108,6 +109,9 @@ class InferenceServer:
 
     async def device(self) -> str:
         return str(self.core.device)
+
+    async def backend(self) -> str:
+        return self.core.net.backend
 
     async def stats(self) -> dict[str, int]:
         return {

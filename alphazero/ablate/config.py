@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from alphazero.config import METHODS, ConfigError, TrainSearchConfig, build, config_path
+from nets.backends import BACKENDS
 
 ARMS = ("policy", "puct", "puct_tuned", "gumbel", "learned_readout", "learned_selection",
         "learned")
@@ -123,7 +124,10 @@ class AblationConfig:
     confidence: float = 0.95
     """Confidence of the bootstrap and Elo intervals."""
     threads: int = 1
-    """Torch threads."""
+    """Threads of the network backend."""
+    backend: str = "auto"
+    """What runs the networks (``nets.backends``): auto (ONNX Runtime when installed, else
+    torch), onnx, onnx-int8, numpy or torch. A study's arms all use the same one."""
     train: LearnedTraining = field(default_factory=LearnedTraining)
     boundary: BoundaryStudy = field(default_factory=BoundaryStudy)
 
@@ -148,6 +152,9 @@ class AblationConfig:
         if len(self.opening_plies) != 2 or not 0 <= self.opening_plies[0] <= \
                 self.opening_plies[1]:
             raise ValueError("opening_plies must be [fewest, most] with 0 <= fewest <= most")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not "
+                             f"{self.backend!r}")
         for name in ("positions", "tuning_positions", "openings", "batch_size", "resamples",
                      "threads"):
             if getattr(self, name) < 1:

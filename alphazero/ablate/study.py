@@ -105,7 +105,7 @@ def _setup(cfg: AblationConfig, out_dir: Path, checkpoints: dict[str, str], log:
     """Game, game config, and one ``evaluate`` per checkpoint (all loaded before any work)."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from nets.torch_net import make_evaluate_fn
+    from nets.loader import model_evaluate
 
     if not checkpoints:
         raise ConfigError("the ablation config lists no checkpoints")
@@ -114,7 +114,8 @@ def _setup(cfg: AblationConfig, out_dir: Path, checkpoints: dict[str, str], log:
     if base.game != cfg.game:
         raise ConfigError(f"base_config {cfg.base_config} is for {base.game}, not {cfg.game}")
     nets = {label: load_network(path, game, base.network) for label, path in checkpoints.items()}
-    evaluates = {label: make_evaluate_fn(net, num_threads=cfg.threads)
+    evaluates = {label: model_evaluate(net, backend=cfg.backend, num_threads=cfg.threads,
+                                       game=game)
                  for label, net in nets.items()}
     writer = SummaryWriter(str(out_dir / "tensorboard"))
     return _Study(cfg, game, base.search, Results(writer), log), evaluates

@@ -14,7 +14,6 @@ from alphazero.cli.common import (
     write_json,
 )
 from games import GAME_NAMES
-from nets.loader import BACKENDS
 
 
 def register(sub) -> None:
@@ -27,9 +26,6 @@ def register(sub) -> None:
     add_engine_flags(p, sims_help="simulations per position (0: network policy alone)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.add_argument("--batch", type=int, default=256, help="positions searched together")
-    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
-                   help="what runs the network: numpy starts ~2 s sooner (no torch import); "
-                   "auto uses it when it can read the checkpoint, else torch (default auto)")
     p.set_defaults(func=cmd_analyse)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from alphazero.config import field_docs
+from nets.backends import BACKENDS
 from search import ARMS
 
 EXIT_BAD_INPUT = 1
@@ -42,7 +43,8 @@ def write_json(obj: dict, out: TextIO) -> None:
 def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str | None,
                      config_default: str | None = None) -> None:
     """The flags of every command that searches with a network, defined once: --checkpoint,
-    --sims and --search (unless ``sims_help`` is None), --config, --set and --threads."""
+    --sims and --search (unless ``sims_help`` is None), --config, --set, --threads and
+    --backend."""
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one, if any)")
     if sims_help is not None:
         p.add_argument("--sims", type=int, help=sims_help)
@@ -51,7 +53,12 @@ def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str | None,
                    help="config name or file (default: the game's shipped config)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set search.c_init=2.0")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads of the network backend (default 1)")
+    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
+                   help="what runs the network: onnx (ONNX Runtime), onnx-int8 (int8 "
+                   "convolutions, faster, measured per game), numpy or torch; auto is onnx "
+                   "when installed, else numpy and torch (default auto)")
 
 
 def add_field_flag(p: argparse.ArgumentParser, flag: str, cls: type, field: str, *,

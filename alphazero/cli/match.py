@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from games import GAME_NAMES
+from nets.backends import BACKENDS
 
 DESCRIPTION = """\
 Play GAMES games between agents A and B, all at once, colours alternating, and print A's
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the game's config for both network agents, e.g. "
                    "--set search.c_init=2.0 (search keys; a checkpoint keeps its own network)")
+    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
+                   help="what runs the network agents' networks (see analyse --help; "
+                   "default auto)")
     p.set_defaults(func=cmd_match)
 
 
@@ -60,7 +64,8 @@ def cmd_match(args: argparse.Namespace) -> int:
         for which, spec in (("a", args.a), ("b", args.b)):
             agents.append(parse_agent_spec(game, spec, default_sims=args.sims,
                                            search=config.search, network=config.network,
-                                           seed=agent_seed(args.seed, len(agents))))
+                                           seed=agent_seed(args.seed, len(agents)),
+                                           backend=args.backend))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None
     caps = capabilities(game)

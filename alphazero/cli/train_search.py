@@ -96,7 +96,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     teacher = args.teacher
     if teacher == "auto":
         teacher = "solver" if game.name in ("connect4", "tictactoe") else "search"
-    evaluate, _ = resolve_evaluate(game, config.network, args.checkpoint, backend="torch")
+    evaluate, _ = resolve_evaluate(game, config.network, args.checkpoint)
     run_dir = Path(args.run_dir or f"runs/{game.name}-search-{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out) if args.out else run_dir / "search.pt"

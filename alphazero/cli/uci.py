@@ -23,6 +23,6 @@ def cmd_uci(args: argparse.Namespace) -> int:
     from alphazero.uci.protocol import UCIEngine
 
     engine = UCIEngine(sys.stdout, checkpoint=args.checkpoint, config=args.config,
-                       overrides=args.set, threads=args.threads)
+                       overrides=args.set, threads=args.threads, backend=args.backend)
     engine.run(iter(sys.stdin.readline, ""))
     return 0

@@ -143,7 +143,7 @@ def _peel_search_suffix(parts: list[str]) -> tuple[str, list[str]]:
 
 def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = None,
                      seed: int = 0, search: SearchParams | None = None,
-                     network: Any = None) -> Agent:
+                     network: Any = None, backend: str = "auto") -> Agent:
     """Build an agent from text; raises ValueError with the accepted forms on a bad spec.
 
     ``random`` · ``rollout:N`` (N simulations with random playouts) · ``solver`` ·
@@ -152,6 +152,7 @@ def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = 
     ``PATH:SIMS`` / ``PATH:SIMS:ARM`` (a checkpoint file; ARM is puct or gumbel).
     ``search`` and ``network`` default to the game's config (``alphazero/configs/GAME.yaml``);
     ``default_sims`` (default: the config's) applies when the spec gives no SIMS.
+    ``backend`` runs the network (``nets.backends``).
     """
     game = _as_game(game)
     spec = spec.strip()
@@ -189,7 +190,7 @@ def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = 
     if arm is None:
         arm = search.arm if search.arm in SPEC_ARMS else "puct"
     setup = search_setup(game, network, search, checkpoint=None if target == "net" else target,
-                         arm=arm, simulations=sims, backend="torch", seed=seed)
+                         arm=arm, simulations=sims, backend=backend, seed=seed)
     return SearchAgent.from_setup(setup, name=spec, seed=seed)
 
 

@@ -108,20 +108,23 @@ class SearchAgent:
     @classmethod
     def from_model(cls, game: Game | str, model: Any, params: SearchParams, *,
                    name: str = "net", seed: int = 0, num_threads: int | None = 1,
-                   device: Any = None) -> SearchAgent:
-        """From a ``PolicyValueNet`` (its weights are frozen into the evaluator now)."""
-        from nets.torch_net import make_evaluate_fn  # torch: only for a torch model
+                   device: Any = None, backend: str = "auto") -> SearchAgent:
+        """From a ``PolicyValueNet`` (its weights are frozen into the evaluator now), run by
+        ``backend`` (``nets.backends``; on a GPU ``device`` it is torch)."""
+        from nets.loader import model_evaluate
 
-        evaluate = make_evaluate_fn(model, device, num_threads=num_threads)
+        game = get_game(game) if isinstance(game, str) else game
+        evaluate = model_evaluate(model, backend=backend, device=device,
+                                  num_threads=num_threads, game=game)
         return cls(game, evaluate, params, name=name, seed=seed)
 
     @classmethod
     def from_checkpoint(cls, game: Game | str, path: str | Path, params: SearchParams, *,
                         name: str | None = None, seed: int = 0,
-                        num_threads: int | None = 1) -> SearchAgent:
+                        num_threads: int | None = 1, backend: str = "auto") -> SearchAgent:
         """Load ``path`` (CheckpointError if missing, corrupt or for another game)."""
         game = get_game(game) if isinstance(game, str) else game
-        evaluate, _ = resolve_evaluate(game, None, path, backend="torch",
+        evaluate, _ = resolve_evaluate(game, None, path, backend=backend,
                                        num_threads=num_threads)
         return cls(game, evaluate, params, name=name or str(path), seed=seed)
 

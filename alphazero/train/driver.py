@@ -162,6 +162,7 @@ class _Trainer:
                 device=config.device,
                 clients=sp.workers,
                 max_wait_s=sp.inference_wait_ms / 1000,
+                backend=sp.backend,
             )
         seed = self.cfg.seed * 1_000_003 + self.step  # a resumed run plays new games
         self.workers = start_workers(

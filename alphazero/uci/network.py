@@ -43,8 +43,10 @@ class EngineCache:
     """Builds the ``play.SearchEngine`` (of chess) for the
     current UCI options; ``say`` reports which network was loaded and any fallback."""
 
-    def __init__(self, config_name: str, overrides: list[str], say: Callable[[str], None]):
+    def __init__(self, config_name: str, overrides: list[str], say: Callable[[str], None], *,
+                 backend: str = "auto"):
         self.config_name = config_name
+        self.backend = backend
         self.overrides = overrides
         self.say = say
         self.engine: Any = None
@@ -62,9 +64,8 @@ class EngineCache:
         load_key = (o["Checkpoint"], o["Threads"])
         if self._loaded_key != load_key:
             config = load_config(self.config_name, self.overrides)
-            # torch, not numpy: an engine searches long enough for torch to be the faster
             self._setup = search_setup(GAME, config.network, config.search,
-                                       checkpoint=o["Checkpoint"] or None, backend="torch",
+                                       checkpoint=o["Checkpoint"] or None, backend=self.backend,
                                        num_threads=int(o["Threads"]))
             self._loaded_key = load_key
             self._engine_key = None

@@ -80,7 +80,7 @@ class UCIEngine:
     """The UCI loop: feed it lines with ``handle``; it writes replies to ``out``."""
 
     def __init__(self, out: TextIO, *, checkpoint: str | None = None, config: str = "chess",
-                 overrides: Iterable[str] = (), threads: int = 1):
+                 overrides: Iterable[str] = (), threads: int = 1, backend: str = "auto"):
         self.out = out
         self.config_name = config
         self.overrides = list(overrides)
@@ -90,7 +90,7 @@ class UCIEngine:
             "Threads": max(1, threads), "MoveOverhead": 100, "Ponder": False,
         }
         self._lock = threading.Lock()  # one writer at a time on ``out``
-        self.engines = EngineCache(config, self.overrides, self.info_string)
+        self.engines = EngineCache(config, self.overrides, self.info_string, backend=backend)
         self.board: chess.Board | None = chess.Board()
         self.search = SearchThread(self.send, self.options)
 

@@ -1,5 +1,5 @@
-"""`alphazero analyse` runs the network in numpy without importing torch, and falls back to
-torch for a file only torch reads."""
+"""`alphazero analyse` runs the network in ONNX Runtime (or numpy) without importing torch, and
+falls back to torch for a file only torch reads."""
 
 import io
 import json
@@ -56,20 +56,20 @@ def test_analyse_and_solve_never_import_torch(tmp_path):
     assert results["chess"][0] == 0 and "move" in results["chess"][1][0]
     assert results["solve"][0] == 0 and results["solve"][1][0]["score"] == -2
     assert results["corrupt"][0] == 2
-    assert "truncated or corrupt" in proc.stderr and "(numpy;" in proc.stderr
+    assert "truncated or corrupt" in proc.stderr and "(onnx)" in proc.stderr
     assert report["torch_imported"] is False
 
 
-def test_numpy_and_torch_backends_give_the_same_analysis(monkeypatch, capsys):
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_backends_give_torchs_analysis(monkeypatch, capsys, backend):
     argv = ["analyse", "connect4", "--sims", "48"]
     lines = "4453\n44\n"
-    code, numpy_records, numpy_err = run(monkeypatch, capsys, [*argv, "--backend", "numpy"],
-                                         lines)
+    code, records, err = run(monkeypatch, capsys, [*argv, "--backend", backend], lines)
     code_torch, torch_records, torch_err = run(monkeypatch, capsys,
                                                [*argv, "--backend", "torch"], lines)
     assert code == code_torch == 0
-    assert "(numpy)" in numpy_err and "(torch)" in torch_err
-    for ours, theirs in zip(numpy_records, torch_records):
+    assert f"({backend})" in err and "(torch)" in torch_err
+    for ours, theirs in zip(records, torch_records):
         assert ours["move"] == theirs["move"] and ours["visits"] == theirs["visits"]
         assert ours["value"] == pytest.approx(theirs["value"], abs=2e-4)
 
@@ -94,7 +94,7 @@ def test_fresh_network_runs_in_either_backend(monkeypatch, tmp_path):
     evaluate_numpy, source_numpy = resolve_evaluate(game, network, backend="numpy", seed=3)
     evaluate_auto, source_auto = resolve_evaluate(game, network, backend="auto", seed=3)
     assert "freshly initialised" in source_numpy and source_numpy.endswith("(numpy)")
-    assert "(torch; no checkpoint to read)" in source_auto
+    assert "freshly initialised" in source_auto and source_auto.endswith("(onnx)")
     observations = np.stack([game.encode(game.parse_position(p)) for p in ("", "4453")])
     masks = np.stack([game.legal_mask(game.parse_position(p)) for p in ("", "4453")])
     for ours, theirs in zip(evaluate_numpy(observations, masks),
@@ -102,8 +102,9 @@ def test_fresh_network_runs_in_either_backend(monkeypatch, tmp_path):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
-def test_auto_moves_to_torch_after_many_large_batches(monkeypatch):
+def test_without_onnx_auto_moves_from_numpy_to_torch_after_many_large_batches(monkeypatch):
     monkeypatch.setattr(models, "SWITCH_AFTER_POSITIONS", 100)
+    monkeypatch.setattr(models, "onnx_available", lambda: False)
     game = get_game("tictactoe")
     evaluate, source = resolve_evaluate(game, load_config("tictactoe").network)
     assert "(numpy; torch for long runs" in source

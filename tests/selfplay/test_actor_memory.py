@@ -2,7 +2,8 @@
 
 Each `make_evaluate_fn` trace kept ~2-5 MB alive for the life of the process (TorchScript never
 frees its compilation units); the actor built one per publication and grew ~200 MB a minute.
-It now traces once (`LiveEvaluator`) and refreshes the weights in place.
+It now traces once (`LiveEvaluator`) and refreshes the weights in place; the ONNX Runtime
+backend (the default) builds a new session per publication, which frees the old one.
 """
 
 import gc
@@ -59,16 +60,19 @@ def positions(game, n=12, seed=0):
     return obs, legal
 
 
-def make_actor():
+def make_actor(backend="auto"):
     network = load_config("tictactoe").network
-    config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
+    config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2,
+                            backend=backend)
     actor = SelfPlayActor("tictactoe", network, SearchParams(simulations=4), config,
                           worker_id=0, seed=0)
     return actor, network
 
 
-def test_publications_do_not_grow_the_worker():
-    actor, network = make_actor()
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_publications_do_not_grow_the_worker(backend):
+    actor, network = make_actor(backend)
+    assert actor.net.backend == backend
     weights = [random_weights(network, TTT, seed) for seed in range(4)]
     obs, legal = positions(TTT)
     for version in range(20):  # warm up: the first trace, allocator pools
@@ -85,8 +89,9 @@ def test_publications_do_not_grow_the_worker():
     assert actor.version == 319
 
 
-def test_worker_evaluates_with_the_published_weights():
-    actor, network = make_actor()
+@pytest.mark.parametrize("backend", ["auto", "numpy", "torch"])
+def test_worker_evaluates_with_the_published_weights(backend):
+    actor, network = make_actor(backend)
     obs, legal = positions(TTT)
     for version in range(6):  # several updates: the one trace follows each
         weights = random_weights(network, TTT, 100 + version)
