@@ -1,7 +1,7 @@
 """Chess strength of a network: games against Stockfish levels, and the Win At Chess suite.
 
     python benchmarks/bench_chess_strength.py --levels 0,1,3 --games 20 --movetime 1.0
-    python benchmarks/bench_chess_strength.py --levels "" --wac ../shared/data/chess/wacnew.epd
+    python benchmarks/bench_chess_strength.py --levels "" --wac   # tests/data/chess/wacnew.epd
 
 Games: the engine (PUCT, one tree reused from move to move, 16 leaves per network call) gets
 ``--movetime`` seconds a move; Stockfish plays at each ``Skill Level`` with ``--sf-movetime``
@@ -36,7 +36,7 @@ from games.chess import GAME, encode_move  # noqa: E402
 from nets.loader import resolve_model  # noqa: E402
 from nets.torch_net import make_evaluate_fn  # noqa: E402
 
-DEFAULT_WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "chess" / "wacnew.epd"
+DEFAULT_WAC = Path(__file__).resolve().parent.parent / "tests" / "data" / "chess" / "wacnew.epd"
 
 
 def play_game(engine: SearchEngine, stockfish: StockfishAgent, *, engine_white: bool,
