@@ -76,7 +76,7 @@ def agreement(nets, observations, masks) -> str:
             f"mean |value difference| {np.abs(fv - iv).mean():.3f}")
 
 
-def connect4(args) -> list[str]:
+def connect4(args):
     game = get_game("connect4")
     config = load_config("connect4")
     nets = networks("connect4", args.calibration_seed)
@@ -85,24 +85,22 @@ def connect4(args) -> list[str]:
     optimal = [set(p.optimal_actions()) for p in positions]
     observations = np.stack([game.encode(s) for s in states]).astype(np.float32)
     masks = np.stack([game.legal_mask(s) for s in states]).astype(bool)
-    rows = [f"connect4: {len(states)} labelled positions (seed {args.seed}); "
-            + agreement(nets, observations, masks)]
+    yield (f"connect4: {len(states)} labelled positions (seed {args.seed}); "
+           + agreement(nets, observations, masks))
     policy = {k: np.array([int(a) in o for a, o in zip(net.forward(observations, masks)[0]
                                                          .argmax(1), optimal)])
               for k, net in nets.items()}
-    rows.append(paired_row("connect4 policy alone", policy))
+    yield paired_row("connect4 policy alone", policy)
     for arm in ("puct", "gumbel"):
         params = dataclasses.replace(config.search, arm=arm, simulations=args.sims)
         hits = {k: np.concatenate([
             np.array([m in o for m, o in zip(searched_moves(game, make_onnx_evaluate_fn(net),
                                                             params, states, seed), optimal)])
             for seed in range(args.search_seeds)]) for k, net in nets.items()}
-        rows.append(paired_row(f"connect4 {arm} {args.sims} sims x {args.search_seeds} seeds",
-                               hits))
-    return rows
+        yield paired_row(f"connect4 {arm} {args.sims} sims x {args.search_seeds} seeds", hits)
 
 
-def chess_rows(args) -> list[str]:
+def chess_rows(args):
     game = get_game("chess")
     config = load_config("chess")
     nets = networks("chess", args.calibration_seed)
@@ -111,21 +109,19 @@ def chess_rows(args) -> list[str]:
         if line.strip():
             board, ops = chess.Board.from_epd(line)
             boards.append(board)
-            best.append({encode_move(board, m) for m in ops.get("bm", [])})
+            best.append({encode_move(m, board.turn) for m in ops.get("bm", [])})
     observations = np.stack([game.encode(b) for b in boards]).astype(np.float32)
     masks = np.stack([game.legal_mask(b) for b in boards]).astype(bool)
-    rows = [f"chess: {len(boards)} Win At Chess positions; " + agreement(nets, observations,
-                                                                           masks)]
+    yield f"chess: {len(boards)} Win At Chess positions; " + agreement(nets, observations, masks)
     policy = {k: np.array([int(a) in s for a, s in zip(net.forward(observations, masks)[0]
                                                        .argmax(1), best)])
               for k, net in nets.items()}
-    rows.append(paired_row("chess WAC policy alone", policy))
+    yield paired_row("chess WAC policy alone", policy)
     params = dataclasses.replace(config.search, arm="puct", simulations=args.chess_sims)
     hits = {k: np.array([m in s for m, s in zip(searched_moves(
         game, make_onnx_evaluate_fn(net), params, boards, 0, batch=30), best)])
         for k, net in nets.items()}
-    rows.append(paired_row(f"chess WAC puct {args.chess_sims} sims", hits))
-    return rows
+    yield paired_row(f"chess WAC puct {args.chess_sims} sims", hits)
 
 
 def main() -> None:
@@ -140,16 +136,12 @@ def main() -> None:
     p.add_argument("--wac", default=str(WAC))
     p.add_argument("--calibration-seed", type=int, default=0)
     args = p.parse_args()
-    rows = []
-    if "connect4" in args.games:
-        rows += connect4(args)
-    if "chess" in args.games:
-        rows += chess_rows(args)
-    notes = [r for r in rows if not r.startswith("|")]
-    print("\n".join(notes))
-    print("\n| measure | positions | float32 | int8 | int8 - float, 95% interval | differ |")
-    print("|---|---:|---:|---:|---|---:|")
-    print("\n".join(r for r in rows if r.startswith("|")))
+    print("| measure | positions | float32 | int8 | int8 - float, 95% interval | differ |")
+    print("|---|---:|---:|---:|---|---:|", flush=True)
+    for part in (connect4, chess_rows):
+        if part.__name__.split("_")[0] in args.games:
+            for row in part(args):  # each row as soon as it is measured
+                print(row if row.startswith("|") else f"<!-- {row} -->", flush=True)
 
 
 if __name__ == "__main__":
