@@ -62,7 +62,9 @@ def searched_moves(game, evaluate, params, states, seed: int, batch: int = 64) -
 
 
 def paired_row(label: str, hits: dict[str, np.ndarray]) -> str:
-    a, b = hits["float"].astype(float), hits["int8"].astype(float)
+    """hits: per network, bool[positions] or bool[seeds, positions]; the interval is over
+    positions (seeds of one position averaged first: they are not independent)."""
+    a, b = (np.atleast_2d(hits[k]).astype(float).mean(axis=0) for k in ("float", "int8"))
     d = b - a
     half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
     return (f"| {label} | {len(d)} | {100 * a.mean():.1f}% | {100 * b.mean():.1f}% | "
@@ -93,7 +95,7 @@ def connect4(args):
     yield paired_row("connect4 policy alone", policy)
     for arm in ("puct", "gumbel"):
         params = dataclasses.replace(config.search, arm=arm, simulations=args.sims)
-        hits = {k: np.concatenate([
+        hits = {k: np.stack([
             np.array([m in o for m, o in zip(searched_moves(game, make_onnx_evaluate_fn(net),
                                                             params, states, seed), optimal)])
             for seed in range(args.search_seeds)]) for k, net in nets.items()}

@@ -35,6 +35,13 @@ def open_input(path: str | None) -> Iterable[str]:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
 
 
+def plural(count: int, word: str) -> str:
+    """"1 draw", "2 draws", "0 losses": a count and its noun."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}es" if word.endswith(("s", "x", "ch", "sh")) else f"{count} {word}s"
+
+
 def write_json(obj: dict, out: TextIO) -> None:
     out.write(json.dumps(obj) + "\n")
     out.flush()

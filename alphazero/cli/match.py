@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from alphazero.cli.common import UsageError
+    from alphazero.cli.common import UsageError, plural
     from alphazero.config import load_config
     from alphazero.eval.agents import parse_agent_spec
     from alphazero.eval.elo import format_elo
@@ -92,9 +92,11 @@ def cmd_match(args: argparse.Namespace) -> int:
             if close is not None:
                 close()
     est = result.elo()
-    print(f"A ({args.a}) vs B ({args.b}), {args.games} games")
-    print(f"A: {result.wins} wins, {result.draws} draws, {result.losses} losses "
-          f"(score {100 * est.score:.1f}%)")
+    print(f"A ({args.a}) vs B ({args.b}), {plural(args.games, 'game')}")
+    counts = ", ".join(plural(n, word) for n, word in ((result.wins, "win"),
+                                                        (result.draws, "draw"),
+                                                        (result.losses, "loss")))
+    print(f"A: {counts} (score {100 * est.score:.1f}%)")
     print(f"Elo A - B: {format_elo(est)}")
     if args.pgn:
         try:
@@ -102,5 +104,5 @@ def cmd_match(args: argparse.Namespace) -> int:
                 f.write(match_pgn(game, result, event=f"alphazero match {args.a} vs {args.b}"))
         except OSError as err:
             raise UsageError(f"cannot write {args.pgn}: {err.strerror}") from None
-        print(f"wrote {args.games} games to {args.pgn}", file=sys.stderr)
+        print(f"wrote {plural(args.games, 'game')} to {args.pgn}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
+import datetime
 import logging
 import re
 import time
@@ -189,12 +190,15 @@ def match_pgn(game: Game | str, result: MatchResult, *, event: str = "alphazero 
     same tag pairs with the game's own move text (Connect Four columns 1-7, tic-tac-toe cells
     1-9)."""
     game = get_game(game) if isinstance(game, str) else game
+    date = datetime.date.today().strftime("%Y.%m.%d")
     texts = []
     for number, record in enumerate(result.records, 1):
         white, black = ((result.a_name, result.b_name) if record.a_first
                         else (result.b_name, result.a_name))
-        tags = {"Event": event, "Round": str(number), "White": white, "Black": black,
-                "Result": record.result_text, "RandomOpeningPlies": str(record.opening_plies)}
+        tags = {"Event": event, "Date": date, "Round": str(number), "White": white, "Black": black,
+                "Result": record.result_text,
+                # moves are searched to a simulation budget, not a clock: "-" in PGN
+                "TimeControl": "-", "RandomOpeningPlies": str(record.opening_plies)}
         if record.termination != "normal":
             tags["Termination"] = record.termination
         if capabilities(game).pgn:  # real PGN, from the game itself (chess)

@@ -106,6 +106,7 @@ class _Session:
         self.out = out
         self.state = game.initial_state()
         self.history: list[tuple[Any, int]] = []  # (state before, action) of every move
+        self._last: tuple[tuple, Analysis, int | None] | None = None  # the last search
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -136,34 +137,50 @@ class _Session:
                 text = next(lines).strip()
             except StopIteration:
                 self.say()
-                self.say("End of input: the game is left unfinished (*).")
+                self.say(f"End of input: the game is left unfinished{self._star}.")
                 return "*"
             if text.lower() in ("quit", "exit", "resign"):
-                self.say("You left the game (*).")
+                self.say(f"You left the game{self._star}.")
                 return "*"
             show_board = self._human_input(text)
 
-    def _search(self) -> tuple[Analysis, str]:
-        """Search, then (the answer, the evaluation in words). A win or loss the tree proves
-        (alphazero/uci_tree.py) decides the move, the line and the words."""
+    @property
+    def _star(self) -> str:
+        """PGN's mark of an unfinished game, shown where the game writes PGN (chess)."""
+        return " (*)" if capabilities(self.game).pgn else ""
+
+    def _search(self) -> tuple[Analysis, int | None]:
+        """Search, then (the answer, the proven mate: the winner's moves to a forced win,
+        negative when the side to move loses; None unproven). A win or loss the tree proves
+        (alphazero/uci/tree.py) decides the move and the line. One search per position:
+        ``hint`` and then ``eval`` give the same answer."""
         from alphazero.uci.tree import principal_line, read_root
 
+        key = tuple(action for _, action in self.history)  # the position, by its moves
+        if self._last is not None and self._last[0] == key:
+            return self._last[1], self._last[2]
         analysis = self.engine.search(self.simulations)
         report = read_root(self.engine.mcts)
         if analysis.action >= 0:
             action = report.choose(analysis.action)
             pv = report.line or principal_line(self.engine.mcts, action)
             analysis = dataclasses.replace(analysis, action=action, pv=pv)
-        return analysis, describe_value(self.game, self.state, analysis.value, mate=report.mate)
+        self._last = (key, analysis, report.mate)
+        return analysis, report.mate
 
     def _engine_move(self) -> None:
         game, state = self.game, self.state
-        analysis, value = self._search()
+        analysis, mate = self._search()
         self.say(f"Engine plays {format_move(game, state, analysis.action)}")
-        self.say(f"  eval: {value}; {analysis.simulations} simulations")
-        self.say(f"  pv: {format_line(game, state, analysis.pv)}")
         self.history.append((state, analysis.action))
         self.state = self.engine.play(analysis.action)
+        if not game.is_terminal(self.state):
+            # The evaluation after the move, from the opponent's side: a mate counts the
+            # winner's moves still to come, not the one just played.
+            after = None if not mate else (-(mate - 1) if mate > 0 else -mate)
+            value = describe_value(game, self.state, -analysis.value, mate=after)
+            self.say(f"  eval: {value}; {analysis.simulations} simulations")
+            self.say(f"  pv: {format_line(game, state, analysis.pv)}")
 
     def _human_input(self, text: str) -> bool:
         """Handle a move or command; True when the position changed (draw the board)."""
@@ -183,7 +200,8 @@ class _Session:
             self.engine.set_position(self.state)
             return True
         if command in ("hint", "eval"):
-            analysis, value = self._search()
+            analysis, mate = self._search()
+            value = describe_value(game, self.state, analysis.value, mate=mate)
             if command == "hint":
                 self.say(f"Hint: {format_move(game, self.state, analysis.action)}; eval {value}")
             else:

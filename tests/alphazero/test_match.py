@@ -184,3 +184,21 @@ def test_cli_seed_names_the_games_play_match_gives_with_agent_seed(capsys, tmp_p
     other = play_match(TTT, parse_agent_spec(TTT, "rollout:8", seed=5),
                        parse_agent_spec(TTT, "random", seed=6), games=10, seed=5)
     assert moves_only(match_pgn(TTT, other)) != moves_only(pgn.read_text())
+
+
+def test_pgn_headers_name_the_date_round_players_and_time_control():
+    import datetime
+
+    result = play_match(C4, RandomAgent(C4), RandomAgent(C4, seed=1), games=2)
+    text = match_pgn(C4, result, event="test event")
+    today = datetime.date.today().strftime("%Y.%m.%d")
+    assert text.count(f'[Date "{today}"]') == 2 and '[Event "test event"]' in text
+    assert '[Round "1"]' in text and '[Round "2"]' in text and '[TimeControl "-"]' in text
+    assert "????" not in text
+
+
+def test_counts_are_written_in_words():
+    from alphazero.cli.common import plural
+
+    assert [plural(1, "draw"), plural(2, "draw"), plural(0, "loss"), plural(1, "win")] == \
+        ["1 draw", "2 draws", "0 losses", "1 win"]

@@ -60,7 +60,8 @@ def test_connect4_session_second_player(monkeypatch, capsys):
     assert code == 0
     assert out.index("Engine plays") < out.index("You play 4")  # the engine opened
     assert "is not a column" in out
-    assert "Took back 2 moves." in out and "You left the game" in out
+    assert "Took back 2 moves." in out and "You left the game." in out
+    assert "(*)" not in out  # PGN's mark only where the game writes PGN
 
 
 def test_undo_before_any_human_move_says_so(monkeypatch, capsys):
@@ -172,16 +173,21 @@ def test_session_reports_and_plays_a_proven_win():
     session = _Session(c4, engine, human=1, simulations=64, out=io.StringIO())
     session.state = c4.parse_position("121212")  # X connects four in column 1
     engine.set_position(session.state)
-    analysis, value = session._search()
-    assert analysis.action == 0 and value == "X wins by force in 1 move"
+    analysis, mate = session._search()
+    assert analysis.action == 0 and mate == 1
+    assert describe_value(c4, session.state, analysis.value, mate=mate) == \
+        "X wins by force in 1 move"
     chess_game = get_game("chess")
     engine = SearchEngine(chess_game, uniform_evaluate, SearchParams(simulations=2000))
     session = _Session(chess_game, engine, human=1, simulations=2000, out=io.StringIO())
     session.state = chess.Board("7k/8/8/8/8/8/R7/1R4K1 w - - 0 1")  # mate in 2
     engine.set_position(session.state)
-    analysis, value = session._search()
-    assert value == "White wins by force in 2 moves" and len(analysis.pv) == 3
-    board = session.state.copy()
+    analysis, mate = session._search()
+    assert mate == 2 and len(analysis.pv) == 3
+    assert session._search() == (analysis, mate)  # one search per position: hint = eval
+    session._engine_move()  # the move played: one more move of White's to the mate
+    assert "eval: White wins by force in 1 move;" in session.out.getvalue()
+    board = chess.Board("7k/8/8/8/8/8/R7/1R4K1 w - - 0 1")
     for action in analysis.pv:
         board = chess_game.apply(board, action)
     assert board.is_checkmate()
