@@ -22,7 +22,7 @@ def register(sub) -> None:
                        description="Positions: Connect Four as column digits 1-7 from the empty "
                        "board ('4453'), tic-tac-toe as cells 1-9, chess as a FEN or 'startpos "
                        "moves e2e4 ...'. An empty line is the start position (not for chess).")
-    p.add_argument("game", choices=GAME_NAMES)
+    p.add_argument("game", choices=GAME_NAMES, help="the game of the positions")
     add_engine_flags(p, sims_help="simulations per position (0: network policy alone)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.add_argument("--batch", type=int, default=256, help="positions searched together")

@@ -21,7 +21,7 @@ Each pair of games starts from the same random opening, once with each agent mov
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("match", help="play two agents against each other: W/D/L and Elo",
                               description=DESCRIPTION)
-    p.add_argument("game", choices=GAME_NAMES)
+    p.add_argument("game", choices=GAME_NAMES, help="the game to play")
     p.add_argument("--a", required=True, metavar="SPEC", help="agent A (its W/D/L are printed)")
     p.add_argument("--b", required=True, metavar="SPEC", help="agent B")
     p.add_argument("--games", type=int, default=20, help="games to play (default 20)")

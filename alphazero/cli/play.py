@@ -17,12 +17,14 @@ def register(subparsers) -> None:
         "play", help="play a game against the engine in the terminal",
         description="Moves: chess in SAN (Nf3, O-O, e8=Q) or UCI (g1f3); Connect Four a column "
         "1-7; tic-tac-toe a cell 1-9. Commands: undo, hint, eval, help, quit.")
-    p.add_argument("game", choices=GAME_NAMES)
+    p.add_argument("game", choices=GAME_NAMES, help="the game to play")
     add_engine_flags(p, sims_help="simulations per engine move (default: config's)")
     p.add_argument("--color", default="first", type=str.lower, choices=sorted(COLORS),
                    help="your side: first/white/x or second/black/o (default first)")
-    p.add_argument("--pgn", help="where to save a chess game (default runs/play/<time>.pgn)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pgn", help="where to save a chess game "
+                   "(default runs/play/chess-<date>-<time>.pgn)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the engine's search noise (default 0)")
     p.set_defaults(func=cmd_play)
 
 

@@ -14,7 +14,7 @@ def register(subparsers) -> None:
         "pretrain", help="train the chess network supervised from PGN games",
         description="Policy from the moves played, value from the results. Files are streamed "
         "through a shuffle buffer; a checkpoint is written every --checkpoint-every steps.")
-    p.add_argument("game", choices=["chess"])
+    p.add_argument("game", choices=["chess"], help="the game (chess)")
     p.add_argument("--pgn", nargs="+", required=True, metavar="FILE", help="PGN files")
     p.add_argument("--out", default="runs/pretrain/chess.pt", help="checkpoint to write")
     add_field_flag(p, "--steps", PretrainOptions, "steps", type=int, help="optimizer steps")

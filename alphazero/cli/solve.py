@@ -9,8 +9,14 @@ from alphazero.cli.common import EXIT_BAD_INPUT, open_input, write_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("solve", help="exact Connect Four scores of positions (Pons convention)")
-    p.add_argument("game", choices=["connect4"])
+    p = sub.add_parser("solve", help="exact Connect Four scores of positions (Pons convention)",
+                       description="Reads Connect Four positions one per line (column digits "
+                       "1-7 from the empty board, e.g. 4453; an empty line is the empty board) "
+                       "and writes one JSON line each: the exact score of the position and of "
+                       "every legal move for the side to move. A score is 0 for a draw, 22 "
+                       "minus the winner's stones at the win for a win (quicker wins score "
+                       "more), negative for a loss. Positions with few stones can take minutes.")
+    p.add_argument("game", choices=["connect4"], help="the game (only connect4 has a solver)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.set_defaults(func=cmd_solve)
 

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cost of a move: solver labels, or the network with 8x the budget")
     add_field_flag(p, "--method", TrainSearchConfig, "method", choices=list(METHODS))
     add_field_flag(p, "--seed", TrainSearchConfig, "seed", type=int)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the game config, e.g. --set search.c_init=2.0")
     p.set_defaults(func=cmd_train_search)
 
 

@@ -102,3 +102,19 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"alphazero {alphazero.__version__}"
+
+
+def test_every_command_and_option_says_what_it_does():
+    import argparse
+
+    from alphazero.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, parser in sub.choices.items():
+        if not parser.description:
+            missing.append(f"{name}: no description")
+        missing += [f"{name} {action.option_strings or action.dest}: no help"
+                    for action in parser._actions
+                    if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert not missing, missing
