@@ -20,6 +20,36 @@ _STYLE = {  # one colour per arm in every figure; markers and dashes keep overla
     "learned": dict(marker="o", lw=1.8, color="tab:brown")}
 
 
+def _spread(budgets: list[int], k: int, arms: int) -> np.ndarray:
+    """The budgets, each arm's nudged sideways a little on the log axis: arms whose results
+    coincide (PUCT, tuned PUCT and the learned rules at zero often do) stay visible."""
+    return np.array(budgets, dtype=float) * 2 ** (0.05 * (k - (arms - 1) / 2))
+
+
+def _legend(fig: Any, ax: Any) -> None:
+    """One legend for the figure, right of the panels, where it covers no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+
+
+def _budget_axis(ax: Any, budgets: list[int]) -> None:
+    """A log-2 x axis ticked at the budgets (set even for a panel with no data)."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(min(budgets) / 1.3, max(budgets) * 1.3)
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+
+
+def _log_ticks(ax: Any, axis: str) -> None:
+    """Ticks at 1, 2 and 5 of every decade, written as plain numbers: a log axis spanning a
+    decade or less otherwise shows one or two."""
+    import matplotlib.ticker as ticker
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(ticker.NullFormatter())
+
+
 def accuracy_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -> Any:
     idx, ckpts = index_rows(rows), labels_of(rows, "checkpoint", "arms")
     fig, axes = plt.subplots(len(METRICS), len(ckpts), figsize=(4.2 * len(ckpts), 9),
@@ -27,41 +57,62 @@ def accuracy_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -
     for col, ckpt in enumerate(ckpts):
         for row, metric in enumerate(METRICS):
             ax = axes[row, col]
-            for arm in cfg.ordered_arms:
+            arms = cfg.ordered_arms
+            for k, arm in enumerate(arms):
                 if arm == "policy":
                     ax.axhline(lookup(idx, arm, ckpt, 0, metric), color="grey", ls="--",
                                label="policy")
                     continue
-                ax.plot(cfg.budgets, [lookup(idx, arm, ckpt, b, metric) for b in cfg.budgets],
+                ax.plot(_spread(cfg.budgets, k, len(arms)),
+                        [lookup(idx, arm, ckpt, b, metric) for b in cfg.budgets],
                         label=arm, **_STYLE.get(arm, {}))
-            ax.set_xscale("log", base=2)
+            _budget_axis(ax, cfg.budgets)
             ax.set(ylabel=metric.replace("_", " "))
             ax.grid(alpha=0.3)
         axes[0, col].set_title(ckpt)
         axes[-1, col].set_xlabel("simulations")
-    axes[0, -1].legend(fontsize=7)
+    _legend(fig, axes[0, -1])
     fig.tight_layout()
     return fig
 
 
+ELO_AXIS_MIN = 200.0
+"""Half-height of the Elo axis at least; it grows to fit the point estimates, not the
+whiskers: with a few games a point, intervals of +-800 would flatten every other point."""
+
+
 def elo_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -> Any:
+    """Elo of each arm against the baseline, per budget, with its interval. Whiskers that
+    leave the axis are cut at its edge and end in an arrowhead."""
     idx, ckpts = index_rows(rows), labels_of(rows, "checkpoint", "arms")
     fig, axes = plt.subplots(1, len(ckpts), figsize=(4.5 * len(ckpts), 3.8), squeeze=False)
+    arms = cfg.ordered_arms[1:]
     for col, ckpt in enumerate(ckpts):
         ax = axes[0, col]
         ax.axhline(0.0, color="black", lw=1, label=f"{BASELINE} (reference)")
-        for k, arm in enumerate(cfg.ordered_arms[1:]):
-            elo = np.array([lookup(idx, arm, ckpt, b, "elo") for b in cfg.budgets])
-            low = np.array([lookup(idx, arm, ckpt, b, "elo_low") for b in cfg.budgets])
-            high = np.array([lookup(idx, arm, ckpt, b, "elo_high") for b in cfg.budgets])
-            low, high = np.where(np.isfinite(low), low, elo), np.where(np.isfinite(high), high, elo)
-            x = np.array(cfg.budgets, dtype=float) * 2 ** (0.04 * (k - 3))  # spread the bars
+        series = {arm: [np.array([lookup(idx, arm, ckpt, b, m) for b in cfg.budgets])
+                        for m in ("elo", "elo_low", "elo_high")] for arm in arms}
+        points = np.concatenate([elo[np.isfinite(elo)] for elo, _, _ in series.values()]
+                                or [np.zeros(1)])
+        limit = max(ELO_AXIS_MIN, 1.25 * float(np.abs(points).max(initial=0.0)))
+        for k, arm in enumerate(arms):
+            elo, low, high = series[arm]
+            low = np.clip(np.where(np.isfinite(low), low, elo), -limit, limit)
+            high = np.clip(np.where(np.isfinite(high), high, elo), -limit, limit)
+            x = _spread(cfg.budgets, k, len(arms))
             style = {k: v for k, v in _STYLE.get(arm, {}).items() if k != "lw"}
-            ax.errorbar(x, elo, yerr=[elo - low, high - elo], capsize=2, label=arm, **style)
-        ax.set_xscale("log", base=2)
+            ax.errorbar(x, elo, yerr=[np.maximum(elo - low, 0), np.maximum(high - elo, 0)],
+                        capsize=2, label=arm, **style)
+            for edge, marker in ((limit, "^"), (-limit, "v")):
+                cut = np.isclose(low if edge < 0 else high, edge)
+                if cut.any():
+                    ax.plot(x[cut], np.full(cut.sum(), edge), ls="none", marker=marker,
+                            ms=5, color=style.get("color"))
+        ax.set_ylim(-limit * 1.04, limit * 1.04)
+        _budget_axis(ax, cfg.budgets)
         ax.set(xlabel="simulations", ylabel=f"Elo vs {BASELINE}", title=ckpt)
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=7)
+    _legend(fig, axes[0, -1])
     fig.tight_layout()
     return fig
 
@@ -69,22 +120,24 @@ def elo_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -> Any
 def time_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -> Any:
     idx, ckpt = index_rows(rows), cfg.learned_label
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for arm in cfg.ordered_arms:
+    for k, arm in enumerate(cfg.ordered_arms):
         budgets = [0] if arm == "policy" else list(cfg.budgets)
         ms = [1000 * lookup(idx, arm, ckpt, b, "seconds_per_move") for b in budgets]
         share = [lookup(idx, arm, ckpt, b, "optimal_share") for b in budgets]
         style = _STYLE.get(arm, {})
         if arm != "policy":
-            left.plot(budgets, ms, label=arm, **style)
+            left.plot(_spread(budgets, k, len(cfg.ordered_arms)), ms, label=arm, **style)
         right.plot(ms, share, label=arm, **style)
-    left.set_xscale("log", base=2)
+    _budget_axis(left, cfg.budgets)
     left.set_yscale("log")
+    _log_ticks(left, "y")
     left.set(xlabel="simulations", ylabel="ms per move", title=f"time per move ({ckpt})")
     right.set_xscale("log")
+    _log_ticks(right, "x")
     right.set(xlabel="ms per move", ylabel="optimal share", title="equal wall time")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    right.legend(fontsize=7)
+    _legend(fig, right)
     fig.tight_layout()
     return fig
 

@@ -231,3 +231,37 @@ def test_package_exports_its_public_names():
 
     assert all(hasattr(ablate, name) for name in ablate.__all__)
     assert ablate.write_reports is report.write_reports and ablate.Results is results.Results
+
+def test_elo_figure_keeps_points_readable_when_intervals_are_huge(small_config):
+    """Four games a point give +-800 whiskers: the axis fits the points, whiskers are cut at
+    its edge with an arrowhead, and coinciding arms are drawn side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alphazero.ablate.figures import accuracy_figure, elo_figure, time_figure
+
+    cfg = load_ablation_config(str(small_config))
+    rows = []
+    for arm in cfg.ordered_arms:
+        for ckpt in cfg.checkpoints:
+            for budget in (0, *cfg.budgets):
+                values = {"elo": 30.0, "elo_low": -800.0, "elo_high": 850.0,
+                          "optimal_share": 0.9, "best_share": 0.8, "value_error": 0.1,
+                          "seconds_per_move": 0.001 * (budget + 1)}
+                rows += [dict(study="arms", arm=arm, checkpoint=ckpt, budget=budget,
+                              seed="all", stratum="all", metric=m, value=v)
+                         for m, v in values.items()]
+    fig = elo_figure(plt, rows, cfg)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert high < 400 and low > -400  # fitted to the points (+30), not the whiskers
+    arrowheads = [line for line in ax.get_lines() if line.get_marker() in ("^", "v")
+                  and line.get_linestyle() == "None"]
+    assert arrowheads
+    xs = {tuple(line.get_xdata()) for line in accuracy_figure(plt, rows, cfg).axes[0].get_lines()
+          if line.get_label() != "policy"}
+    assert len(xs) == len(cfg.ordered_arms) - 1  # identical results, distinct positions
+    assert time_figure(plt, rows, cfg).legends  # the legend sits outside the panels
+    plt.close("all")
