@@ -42,12 +42,15 @@ MISSING = {"queen": chess.D8, "rook": chess.A8, "knight": chess.B8, "bishop": ch
 
 
 def held_out(pgn: str, games: int):
-    """(observations, legal masks, moves played or -1, Stockfish values) of the positions."""
+    """(observations, legal masks, moves played or -1, Stockfish values) of the positions, and
+    the number of games they came from."""
     game = get_game("chess")
     obs, legal, moves, values = [], [], [], []
+    used = 0
     for i, record in enumerate(iter_pgn_games([pgn])):
         if i >= games:
             break
+        used += 1
         for p in game_positions(record, eval_weight=1.0):
             mask = np.zeros(game.num_actions, dtype=bool)
             mask[p.legal] = True
@@ -58,7 +61,7 @@ def held_out(pgn: str, games: int):
     if not obs:
         raise SystemExit(f"no usable games in {pgn}")
     return (np.stack(obs).astype(np.float32), np.stack(legal), np.asarray(moves),
-            np.asarray(values))
+            np.asarray(values), used)
 
 
 def load(checkpoint: str):
@@ -108,8 +111,8 @@ def main() -> None:
     parser.add_argument("--material", action="store_true",
                         help="also print the value of being a piece up at the start")
     args = parser.parse_args()
-    data = held_out(args.pgn, args.games)
-    print(f"{len(data[0])} positions from {args.games} games of {args.pgn} "
+    *data, used = held_out(args.pgn, args.games)
+    print(f"{len(data[0])} positions from {used} games of {args.pgn} "
           f"(mean |Stockfish value| {np.abs(data[3]).mean():.3f})")
     print("| checkpoint | policy top-1 | value corr. | sign agreement (clear edge) "
           "| mean abs value |")

@@ -71,7 +71,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                           log=lambda line: print(line, file=sys.stderr, flush=True))
     except PGNDataError as err:
         raise UsageError(str(err)) from None
-    print(f"pretrain chess: {report.steps} steps, {report.games_read} games read, loss "
+    passes = report.game_reads / max(report.games_read, 1)
+    print(f"pretrain chess: {report.steps} steps on {report.games_read} training games "
+          f"(read {passes:.1f} times over), loss "
           f"{report.first_loss:.3f} -> {report.last_loss:.3f} (policy {report.policy_loss:.3f}, "
           f"value {report.value_loss:.3f}) in {report.seconds:.0f}s; wrote {args.out}",
           file=sys.stderr, flush=True)

@@ -63,7 +63,8 @@ class Position:
 class PretrainReport:
     steps: int
     positions_seen: int
-    games_read: int  # training games read, held-out games excluded
+    games_read: int  # distinct training games read, held-out games excluded
+    game_reads: int  # games read in all: games_read times the passes over the files
     first_loss: float  # mean total loss over the first 50 steps
     last_loss: float  # mean total loss over the last 50 steps
     policy_loss: float  # last 50 steps
@@ -137,12 +138,14 @@ def iter_positions(paths: Sequence[str | os.PathLike], *, passes: int | None = N
     skipping the held-out games (every ``holdout_every``-th, see ``held_out_positions``)."""
     done = 0
     while passes is None or done < passes:
-        found = 0
+        found = pass_games = 0
         for index, game in enumerate(iter_pgn_games(paths)):
             if _held_out(index, holdout_every):
                 continue
-            if stats is not None:
-                stats["games"] = stats.get("games", 0) + 1
+            pass_games += 1
+            if stats is not None:  # distinct games (a file may grow), and reads over passes
+                stats["games"] = max(stats.get("games", 0), pass_games)
+                stats["reads"] = stats.get("reads", 0) + 1
             for position in game_positions(game, eval_weight):
                 found += 1
                 yield position
@@ -346,7 +349,7 @@ def pretrain(pgn_paths: Sequence[str | os.PathLike], network: NetworkConfig,
     last = np.mean(history[-50:], axis=0)
     w = options.value_loss_weight
     return PretrainReport(steps=step, positions_seen=step * options.batch_size,
-                          games_read=stats.get("games", 0),
+                          games_read=stats.get("games", 0), game_reads=stats.get("reads", 0),
                           first_loss=float(first[0] + w * first[1]),
                           last_loss=float(last[0] + w * last[1]), policy_loss=float(last[0]),
                           value_loss=float(last[1]), seconds=time.time() - start)

@@ -109,6 +109,7 @@ def test_pretrain_lowers_the_loss_and_writes_a_loadable_checkpoint(tmp_path):
                               checkpoint_every=50, sample_reuse=4.0)
     report = pretrain([path], TINY, out, options, progress=False)
     assert report.steps == 120 and report.games_read >= 12
+    assert report.game_reads >= report.games_read
     model, checkpoint = load_model(out, expected_game="chess")
     after = sum(evaluate_loss(model, positions))
     assert after < before - 0.5, (before, after)
