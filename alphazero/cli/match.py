@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from games import GAME_NAMES
 from nets.backends import BACKENDS
@@ -78,9 +79,12 @@ def cmd_match(args: argparse.Namespace) -> int:
           f"{plies} random opening {'ply' if plies == 1 else 'plies'} per pair", file=sys.stderr,
           flush=True)
 
-    def progress(done: int, total: int) -> None:  # a counter on a terminal, else silence
-        print(f"\r{done}/{total} games finished", end="\n" if done == total else "",
-              file=sys.stderr, flush=True)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int, plies: int) -> None:  # on a terminal, else silence
+        where = f", longest game at ply {plies}" if done < total else ""
+        print(f"\r{done}/{total} games finished{where}, {time.perf_counter() - started:.0f} s"
+              "\x1b[K", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
     try:
         result = play_match(game, agents[0], agents[1], games=args.games, opening_plies=plies,

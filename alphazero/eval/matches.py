@@ -101,13 +101,13 @@ def agent_seed(match_seed: int, index: int) -> int:
 def play_match(game: Game | str, agent_a: Agent, agent_b: Agent, *, games: int,
                opening_plies: int | None = None, openings: Sequence[Sequence[int]] | None = None,
                max_plies: int | None = None, seed: int = 0,
-               progress: Callable[[int, int], None] | None = None) -> MatchResult:
+               progress: Callable[[int, int, int], None] | None = None) -> MatchResult:
     """Play ``games`` games between A and B, all at once, colours alternating.
 
     ``openings``: action sequences to start from (pair i uses ``openings[i % len]``); else
     random openings of ``opening_plies`` (default: the game's ``default_opening_plies``, see
-    games.base). A game reaching ``max_plies`` plies is a draw. ``progress(finished, games)``
-    is called as games end.
+    games.base). A game reaching ``max_plies`` plies is a draw. ``progress(finished, games,
+    plies)`` is called after every turn, ``plies`` the longest unfinished game's length.
     """
     return play_matches(game, [(agent_a, agent_b)], games=games, opening_plies=opening_plies,
                         openings=openings, max_plies=max_plies, seed=seed, progress=progress)[0]
@@ -117,7 +117,7 @@ def play_matches(game: Game | str, pairings: Sequence[tuple[Agent, Agent]], *, g
                  opening_plies: int | None = None,
                  openings: Sequence[Sequence[int]] | None = None, max_plies: int | None = None,
                  seed: int = 0,
-                 progress: Callable[[int, int], None] | None = None) -> list[MatchResult]:
+                 progress: Callable[[int, int, int], None] | None = None) -> list[MatchResult]:
     """Several matches (A, B) at once, each as ``play_match``, from the same openings.
 
     At every turn each distinct agent gets all the positions waiting for it, from every match,
@@ -164,10 +164,10 @@ def play_matches(game: Game | str, pairings: Sequence[tuple[Agent, Agent]], *, g
                 except GameError as err:
                     raise ValueError(f"agent {agent.name} made an illegal move: {err}") from None
                 records[g].moves.append(int(action))
-        before = len(live)
         live = [g for g in live if not _finished(game, states[g], records[g], max_plies)]
-        if progress is not None and len(live) < before:
-            progress(len(states) - len(live), len(states))
+        if progress is not None:  # every turn: chess games run for minutes before one ends
+            progress(len(states) - len(live), len(states),
+                     max((len(records[g].moves) for g in live), default=0))
     return results
 
 

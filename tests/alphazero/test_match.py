@@ -202,3 +202,12 @@ def test_counts_are_written_in_words():
 
     assert [plural(1, "draw"), plural(2, "draw"), plural(0, "loss"), plural(1, "win")] == \
         ["1 draw", "2 draws", "0 losses", "1 win"]
+
+
+def test_progress_is_reported_every_turn_with_the_longest_game():
+    calls = []
+    play_match(C4, RandomAgent(C4), RandomAgent(C4, seed=1), games=4,
+               progress=lambda done, total, plies: calls.append((done, total, plies)))
+    assert len(calls) > 4 and all(total == 4 for _, total, _ in calls)  # more calls than games
+    assert calls[0][0] == 0 and calls[-1][:2] == (4, 4)
+    assert calls[1][2] > calls[0][2]  # the plies advance while no game has ended
