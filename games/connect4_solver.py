@@ -175,6 +175,10 @@ def _ordered_columns(current: int, mask: int, candidates: int) -> int:
 _F_CURRENT, _F_MASK, _F_ALPHA, _F_BETA, _F_KEY, _F_ORDER, _F_NEXT = range(7)
 _FRAME_WIDTH = 7
 _OPEN = 1000  # "this node has children to search"; outside every score range
+ABORTED = 2000
+"""What the kernels return when their node budget ran out first (outside every score range).
+The table keeps only bounds of finished nodes, so a search repeated after an abort is exact
+and starts from what the aborted one proved."""
 
 
 @numba.njit(cache=True)
@@ -202,20 +206,25 @@ def _prefetch(typingctx, array, index):
 
 
 @numba.njit(cache=True)
-def _negamax(current, mask, moves, alpha, beta, table, table_bits, frames, counter):
+def _negamax(current, mask, moves, alpha, beta, table, table_bits, frames, counter, limit):
     """Score of a position, or a bound on it outside the window (alpha, beta).
 
     Precondition: the side to move cannot win with its next stone. Returns v
     with: v <= alpha => score <= v; v >= beta => score >= v; otherwise v is
     the exact score. Depth-first with an explicit stack (``frames``) rather
     than recursion, whose calls would pay array reference counting at every
-    node. ``counter`` (int64[1]) accumulates visited nodes.
+    node. ``counter`` (int64[1]) accumulates visited nodes; past ``limit`` of
+    them (counted from the counter's value on entry) it returns ABORTED.
     """
     root = moves
     nodes = 0
+    budget = limit - counter[0]
     while True:
         # Open the node (current, mask, moves) with window (alpha, beta).
         nodes += 1
+        if nodes > budget:
+            counter[0] += nodes
+            return ABORTED
         value = _OPEN
         candidates = _non_losing_moves(current, mask)
         if candidates == 0:
@@ -291,8 +300,9 @@ def _half_toward_zero(value: int) -> int:
 
 
 @numba.njit(cache=True)
-def _solve_kernel(current, mask, moves, table, table_bits, frames, counter):
-    """Exact score of a position that is not over (see ``Connect4Solver.solve``)."""
+def _solve_kernel(current, mask, moves, table, table_bits, frames, counter, limit):
+    """Exact score of a position that is not over (see ``Connect4Solver.solve``), or ABORTED
+    once ``counter`` passes ``limit`` nodes."""
     if _winning_cells(current, mask) & _playable(mask):
         return (NUM_CELLS + 1 - moves) // 2
     if moves >= NUM_CELLS:
@@ -309,8 +319,10 @@ def _solve_kernel(current, mask, moves, table, table_bits, frames, counter):
         elif probe >= 0 and _half_toward_zero(high) > probe:
             probe = _half_toward_zero(high)
         result = _negamax(
-            current, mask, moves, probe, probe + 1, table, table_bits, frames, counter
+            current, mask, moves, probe, probe + 1, table, table_bits, frames, counter, limit
         )
+        if result == ABORTED:
+            return ABORTED
         if result <= probe:
             high = result
         else:
@@ -430,7 +442,7 @@ class Connect4Solver:
         """Forget every stored bound."""
         self._table.fill(0)
 
-    def _search(self, current: int, mask: int, moves: int) -> int:
+    def _search(self, current: int, mask: int, moves: int, limit: int) -> int:
         return int(
             _solve_kernel(
                 current,
@@ -440,28 +452,33 @@ class Connect4Solver:
                 self._table_bits,
                 self._frames,
                 self._counter,
+                limit,
             )
         )
 
-    def solve(self, position: str | Position) -> int:
+    def solve(self, position: str | Position, *, max_nodes: int | None = None) -> int | None:
         """Exact score of ``position`` (a move string or ``(current, mask, moves)``).
 
-        Raises InvalidPositionError for malformed positions and for positions
-        where a player has already connected four. A full board scores 0.
+        With ``max_nodes``: None when the search needs more nodes than that (what it proved
+        stays in the table: a repeated call goes on from there). Raises InvalidPositionError
+        for malformed positions and for positions where a player has already connected four.
+        A full board scores 0.
         """
         current, mask, moves = _to_position(position)
         if is_won((current, mask, moves)):
             raise InvalidPositionError("the game is already over: the last move connected four")
         self._counter[0] = 0
-        score = self._search(current, mask, moves)
+        score = self._search(current, mask, moves, _limit(max_nodes))
         self.node_count = int(self._counter[0])
-        return score
+        return None if score == ABORTED else score
 
-    def analyse(self, position: str | Position) -> dict[int, int | None]:
+    def analyse(self, position: str | Position, *, max_nodes: int | None = None
+                ) -> dict[int, int | None] | None:
         """Exact score of each column 1..7 for the side that plays it, None if full.
 
         ``max(score for score in result.values() if score is not None)`` equals
-        ``solve(position)``. A move that wins at once scores ``(43 - moves) // 2``.
+        ``solve(position)``. A move that wins at once scores ``(43 - moves) // 2``. With
+        ``max_nodes`` (over all columns together): None when that is not enough, as `solve`.
         """
         current, mask, moves = _to_position(position)
         if is_won((current, mask, moves)):
@@ -476,9 +493,22 @@ class Connect4Solver:
             elif has_four(current | move):
                 scores[column + 1] = (NUM_CELLS + 1 - moves) // 2
             else:
-                scores[column + 1] = -self._search(current ^ mask, mask | move, moves + 1)
+                score = self._search(current ^ mask, mask | move, moves + 1, _limit(max_nodes))
+                if score == ABORTED:
+                    self.node_count = int(self._counter[0])
+                    return None
+                scores[column + 1] = -score
         self.node_count = int(self._counter[0])
         return scores
+
+
+def _limit(max_nodes: int | None) -> int:
+    """The kernels' node limit: ``max_nodes``, or none at all (int64's largest)."""
+    if max_nodes is None:
+        return np.iinfo(np.int64).max
+    if max_nodes < 1:
+        raise ValueError(f"max_nodes must be positive, got {max_nodes}")
+    return int(max_nodes)
 
 
 _DEFAULT_SOLVER: Connect4Solver | None = None

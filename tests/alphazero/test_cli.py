@@ -81,6 +81,18 @@ def test_solve(monkeypatch, capsys):
     assert "error" in records[1]
 
 
+def test_solve_has_a_time_limit_per_position(monkeypatch, capsys):
+    import time
+
+    started = time.perf_counter()
+    code, records, _ = run(monkeypatch, capsys, ["solve", "connect4", "--max-seconds", "0.5"],
+                           "\n2252576253462244111563365343671351441\n")
+    assert time.perf_counter() - started < 30
+    assert code == 1 and "not solved in" in records[0]["error"]  # the empty board: too hard
+    assert "--max-seconds 0" in records[0]["error"]
+    assert records[1]["score"] == -1  # the next position (an end game) is still answered
+
+
 def test_console_script_runs():
     proc = subprocess.run([sys.executable, "-m", "alphazero", "solve", "connect4"],
                           input="4453\n", capture_output=True, text=True, timeout=300)

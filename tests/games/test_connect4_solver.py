@@ -191,3 +191,30 @@ def test_game_over_cannot_be_solved(solver: Connect4Solver) -> None:
 def test_rejects_bad_positions(solver: Connect4Solver, position: object, message: str) -> None:
     with pytest.raises(InvalidPositionError, match=message):
         solver.solve(position)  # type: ignore[arg-type]
+
+
+def test_a_node_budget_stops_the_search_and_a_repeat_goes_on_exactly():
+    from games.connect4_solver import Connect4Solver
+
+    # Middle-game positions of Test_L2_R2 that take 40,000-290,000 nodes.
+    positions = ("274552224131661", "5455174361263362", "2531276566711153", "6614446666373154")
+    solver, exact = Connect4Solver(table_bits=20), Connect4Solver(table_bits=20)
+    assert solver.solve(positions[0], max_nodes=1000) is None and solver.node_count <= 1001
+    assert solver.analyse(positions[0], max_nodes=1000) is None
+    for position in positions:
+        exact.reset()
+        want = exact.solve(position)
+        budget = max(1000, exact.node_count // 5)
+        solver.reset()
+        slices, score = 0, None
+        while score is None and slices < 200:  # slices, the table carrying what each proved
+            score, slices = solver.solve(position, max_nodes=budget), slices + 1
+        assert score == want and slices > 1
+        want_moves = exact.analyse(position)
+        solver.reset()
+        moves, slices = None, 0
+        while moves is None and slices < 500:
+            moves, slices = solver.analyse(position, max_nodes=budget), slices + 1
+        assert moves == want_moves
+    with pytest.raises(ValueError, match="max_nodes"):
+        solver.solve("4453", max_nodes=0)
