@@ -1,9 +1,9 @@
 """One chess game's search: simulations per second and tree memory per simulation.
 
     python benchmarks/bench_chess_search.py [--sims 3000] [--memory-sims 40000]
-        [--leaves-per-step 8] [--evaluate onnx|uniform] [--profile]
+        [--leaves-per-step 8] [--evaluate onnx|uniform] [--position TEXT] [--profile]
 
-One tree (B = 1) from a Ruy Lopez position, ``leaves_per_step`` leaves per network call
+One tree (B = 1) from a Ruy Lopez position (or ``--position``), ``leaves_per_step`` leaves per network call
 (8: what ``play`` and ``uci`` use with the shipped chess config), the shipped network run
 by ONNX Runtime on one thread (``--evaluate uniform``: no network, the search alone).
 
@@ -59,6 +59,7 @@ def main() -> None:
                         help="simulations of the memory run (0: skip)")
     parser.add_argument("--leaves-per-step", type=int, default=8)
     parser.add_argument("--evaluate", choices=("onnx", "uniform"), default="onnx")
+    parser.add_argument("--position", default=POSITION, help="FEN or 'startpos moves ...'")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of one speed run")
     args = parser.parse_args()
@@ -73,7 +74,7 @@ def main() -> None:
         evaluate = uniform_evaluate
     params = dataclasses.replace(load_config("chess").search,
                                  leaves_per_step=args.leaves_per_step)
-    board = game.parse_position(POSITION)
+    board = game.parse_position(args.position)
     wrapped, spent = timed(evaluate)
 
     def search(sims: int) -> BatchedMCTS:
