@@ -1,11 +1,12 @@
 """One chess game's search: simulations per second and tree memory per simulation.
 
     python benchmarks/bench_chess_search.py [--sims 3000] [--memory-sims 40000]
-        [--leaves-per-step 8] [--evaluate onnx|uniform] [--position TEXT] [--profile]
+        [--leaves-per-step 8] [--evaluate onnx|torch|uniform] [--position TEXT] [--profile]
 
 One tree (B = 1) from a Ruy Lopez position (or ``--position``), ``leaves_per_step`` leaves per network call
 (8: what ``play`` and ``uci`` use with the shipped chess config), the shipped network run
-by ONNX Runtime on one thread (``--evaluate uniform``: no network, the search alone).
+by ONNX Runtime on one thread (``--evaluate torch``: by torch, one thread; ``uniform``: no
+network, the search alone).
 
 - speed: simulations per second of a fresh search of ``--sims``, best of ``--repeats``, and
   the share of the time spent outside the network;
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--memory-sims", type=int, default=40000,
                         help="simulations of the memory run (0: skip)")
     parser.add_argument("--leaves-per-step", type=int, default=8)
-    parser.add_argument("--evaluate", choices=("onnx", "uniform"), default="onnx")
+    parser.add_argument("--evaluate", choices=("onnx", "torch", "uniform"), default="onnx")
     parser.add_argument("--position", default=POSITION, help="FEN or 'startpos moves ...'")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of one speed run")
@@ -70,6 +71,11 @@ def main() -> None:
 
         net, _ = load_onnx_model("nets/checkpoints/chess.pt", "chess")
         evaluate = make_onnx_evaluate_fn(net)
+    elif args.evaluate == "torch":
+        from nets.torch_net import load_model, make_evaluate_fn
+
+        model, _ = load_model("nets/checkpoints/chess.pt", expected_game="chess")
+        evaluate = make_evaluate_fn(model, num_threads=1)
     else:
         evaluate = uniform_evaluate
     params = dataclasses.replace(load_config("chess").search,

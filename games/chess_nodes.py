@@ -74,7 +74,8 @@ def pack_root(board: chess.Board) -> tuple[np.ndarray, np.ndarray]:
     if board.chess960:
         raise ValueError("packed chess states support standard chess only")
     rows = []
-    scratch = board.copy()
+    scratch = board.copy(stack=False)  # the lists copied, not each move (Board.copy does)
+    scratch.move_stack, scratch._stack = board.move_stack.copy(), board._stack.copy()
     while True:  # rows[i] is the position i plies back; the last one is where repetitions stop
         reversible = False
         if scratch.move_stack:
