@@ -13,6 +13,10 @@ The design, in four parts:
   arrays stepped by Numba kernels: ``state_size``, ``step_leaves`` and ``describe_batch``.
   The search then keeps every node's state in one ``int64[B, N, state_size]`` array and
   steps the leaves without leaving Numba. A game has all three or none of them.
+* ``PackedGame`` adds three members for a game whose states are Python objects (chess) but
+  pack into int64 rows: ``packed_state_size``, ``pack_state`` and ``step_packed``. The search
+  keeps one row per node in the same ``[B, N, S]`` array instead of a state object per node.
+  All three or none.
 * Optional members, each with a documented default (``OPTIONAL_METHODS``,
   ``OPTIONAL_ATTRIBUTES``): a faster ``describe`` for Python-held states, and the text for
   people (SAN, why a game ended, numbered lines, PGN, player names, notations) plus match
@@ -164,11 +168,39 @@ class ArrayGame(Game, Protocol):
     describe_batch: Any
 
 
+@runtime_checkable
+class PackedGame(Game, Protocol):
+    """A game whose states live in Python but pack into ``int64[packed_state_size]`` rows, so
+    the search keeps one row per tree node instead of a state object (chess: 104 bytes instead
+    of a board with its move stack). The row need not hold the whole state: what the rules
+    read from the game's past (repetitions) is found by walking the tree's parents and then
+    the root's history.
+
+    ``pack_state(state) -> (row int64[S], history int64[H, S])``: the root's row and the rows
+    of the positions before it that the rules may look back on.
+
+    ``step_packed(rows int64[N, S], parents int[N], history int64[H, S], parent, action,
+    node, out_obs float32[C, H, W], out_legal bool[A]) -> (terminal, value)``: write
+    ``rows[node]``, the state after the legal ``action`` from ``rows[parent]`` (``parents``
+    are the tree's, -1 at the root, node 0), and describe it as ``describe`` would the
+    whole state (``out_legal`` is all False on entry).
+    """
+
+    packed_state_size: int
+
+    def pack_state(self, state: Any) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def step_packed(self, rows: np.ndarray, parents: np.ndarray, history: np.ndarray,
+                    parent: int, action: int, node: int, out_obs: np.ndarray,
+                    out_legal: np.ndarray) -> tuple[bool, float]: ...
+
+
 REQUIRED_ATTRIBUTES = ("name", "num_actions", "observation_shape")
 REQUIRED_METHODS = ("initial_state", "legal_mask", "apply", "is_terminal", "terminal_value",
                     "to_play", "encode", "symmetries", "parse_move", "format_move",
                     "parse_position", "render")
 ARRAY_MEMBERS = ("state_size", "step_leaves", "describe_batch")
+PACKED_MEMBERS = ("packed_state_size", "pack_state", "step_packed")
 OPTIONAL_METHODS = ("describe", "outcome_reason", "format_move_san", "move_number",
                     "format_pgn", "format_position")
 OPTIONAL_ATTRIBUTES: Mapping[str, Any] = {
@@ -188,6 +220,7 @@ class Capabilities:
     optional attributes with the defaults filled in (see the module docstring)."""
 
     array_game: bool  # implements ArrayGame: Numba-stepped int64 states
+    packed_states: bool  # implements PackedGame: Python states packed into int64 rows
     describe: bool  # has describe(state)
     outcome_reason: bool  # has outcome_reason(state)
     san: bool  # has format_move_san(state, action)
@@ -217,6 +250,7 @@ def capabilities(game: Any) -> Capabilities:
     values["player_names"] = tuple(values["player_names"])
     return Capabilities(
         array_game=is_array_game(game),
+        packed_states=all(hasattr(game, member) for member in PACKED_MEMBERS),
         describe=_has_method(game, "describe"),
         outcome_reason=_has_method(game, "outcome_reason"),
         san=_has_method(game, "format_move_san"),
@@ -255,6 +289,11 @@ def _member_problems(game: Any) -> list[str]:
     if present and len(present) < len(ARRAY_MEMBERS):
         absent = [m for m in ARRAY_MEMBERS if m not in present]
         problems.append(f"is an ArrayGame (it has {', '.join(present)}) but lacks "
+                        f"{', '.join(absent)}")
+    present = [m for m in PACKED_MEMBERS if hasattr(game, m)]
+    if present and len(present) < len(PACKED_MEMBERS):
+        absent = [m for m in PACKED_MEMBERS if m not in present]
+        problems.append(f"is a PackedGame (it has {', '.join(present)}) but lacks "
                         f"{', '.join(absent)}")
     if hasattr(game, "state_size") and not _positive_int(game.state_size):
         problems.append(f"state_size must be a positive int, not {game.state_size!r}")

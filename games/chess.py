@@ -56,6 +56,7 @@ from collections.abc import Mapping
 import chess
 import numpy as np
 
+from games import chess_nodes
 from games.base import IllegalMoveError, InvalidPositionError
 
 NUM_ACTIONS = 4672
@@ -201,8 +202,12 @@ def _repetitions(board: chess.Board) -> int:
     return 2 if board.halfmove_clock >= 8 and board.is_repetition(3) else 1
 
 
-def encode_board(board: chess.Board) -> np.ndarray:
-    """float32[NUM_PLANES, 8, 8] observation of ``board`` (layout in the module docstring)."""
+def encode_board(board: chess.Board, repetitions: int | None = None,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """float32[NUM_PLANES, 8, 8] observation of ``board`` (layout in the module docstring).
+
+    ``repetitions``: how many times (0, 1, 2) the position occurred before, if known (else
+    read from the move stack); ``out``: a zeroed array to write into (returned)."""
     turn = board.turn
     own, opp = board.occupied_co[turn], board.occupied_co[not turn]
     kinds = (board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings)
@@ -210,9 +215,10 @@ def encode_board(board: chess.Board) -> np.ndarray:
     if turn == chess.BLACK:
         bitboards = bitboards.byteswap()  # byte k holds rank k: reversing bytes flips ranks
     bits = np.unpackbits(bitboards.view(np.uint8), bitorder="little")  # uint8[12 * 64]
-    obs = np.zeros(OBSERVATION_SHAPE, dtype=np.float32)
+    obs = np.zeros(OBSERVATION_SHAPE, dtype=np.float32) if out is None else out
     obs[:12] = bits.reshape(12, 8, 8)  # [piece plane, rank, file]
-    repetitions = _repetitions(board)
+    if repetitions is None:
+        repetitions = _repetitions(board)
     obs[12] = repetitions >= 1
     obs[13] = repetitions >= 2
     obs[14] = turn == chess.WHITE
@@ -223,6 +229,28 @@ def encode_board(board: chess.Board) -> np.ndarray:
     obs[19] = board.halfmove_clock / 100.0
     obs[20] = 1.0
     return obs
+
+
+def describe_into(board: chess.Board, occurrences: int, out_obs: np.ndarray,
+                  out_legal: np.ndarray) -> tuple[bool, float]:
+    """``ChessGame.describe`` of ``board`` given ``occurrences``, how many times (0, 1, 2+)
+    its position occurred before, as ``Board.is_repetition`` counts them (``board`` itself
+    need not carry its move stack). Writes the observation into ``out_obs`` and the legal
+    mask into ``out_legal`` (zeroed by the caller); returns (terminal, terminal value)."""
+    keys = _move_keys(board)
+    clock = board.halfmove_clock
+    if not keys:
+        terminal, value = True, (-1.0 if board.is_check() else 0.0)
+    else:  # the draws of _draw_reason, with the repetitions counted by the caller
+        terminal = board.is_insufficient_material() or clock >= 100 or (
+            clock >= 8 and occurrences >= 2)
+        value = 0.0
+    if not terminal:
+        out_legal[_ENCODE[int(board.turn)][keys]] = True
+    repetitions = 0 if clock < 4 or occurrences < 1 else (
+        2 if clock >= 8 and occurrences >= 2 else 1)
+    encode_board(board, repetitions, out_obs)
+    return terminal, value
 
 
 def _mask_from_keys(board: chess.Board, keys: list[int]) -> np.ndarray:
@@ -297,6 +325,33 @@ class ChessGame:
             terminal, value = _draw_reason(board) is not None, 0.0
         mask = np.zeros(NUM_ACTIONS, dtype=bool) if terminal else _mask_from_keys(board, keys)
         return encode_board(board), mask, terminal, value
+
+    # Packed node states (games/base.py, ``PackedGame``): the search keeps 104 bytes a node
+    # instead of a board with its move stack (games/chess_nodes.py).
+    packed_state_size = chess_nodes.STATE_SIZE
+
+    def pack_state(self, board: chess.Board) -> tuple[np.ndarray, np.ndarray]:
+        """(int64[13] row of ``board``, int64[H, 13] rows of the positions before it that a
+        repetition can reach): ``chess_nodes.pack_root``."""
+        return chess_nodes.pack_root(board)
+
+    @staticmethod
+    def step_packed(rows: np.ndarray, parents: np.ndarray, history: np.ndarray, parent: int,
+                    action: int, node: int, out_obs: np.ndarray, out_legal: np.ndarray
+                    ) -> tuple[bool, float]:
+        """Write into ``rows[node]`` the position after the legal ``action`` from
+        ``rows[parent]`` and describe it as ``describe`` does: observation into ``out_obs``,
+        legal mask into ``out_legal`` (zeroed by the caller); returns (terminal, value).
+        ``parents``: int[N], the tree's parent of each node (-1 at the root, node 0);
+        ``history``: the second answer of ``pack_state`` for the root."""
+        packed = rows.view(np.uint64)
+        board = chess_nodes.unpack(packed[parent].tolist())
+        move = decode_action(board, action)
+        reversible = not board.is_irreversible(move)
+        board.push(move)
+        packed[node] = chess_nodes.pack(board, reversible)
+        occurrences = chess_nodes.earlier_occurrences(rows, parents, history, node, 2)
+        return describe_into(board, occurrences, out_obs, out_legal)
 
     def to_play(self, board: chess.Board) -> int:
         return 0 if board.turn == chess.WHITE else 1

@@ -4,7 +4,8 @@
         -> expand_and_backup (njit)
 
 Array games (tic-tac-toe, Connect Four) keep node states in a ``[B, N, S]`` int64 array and
-step them with their own Numba kernels; other games (chess) keep Python states per node.
+step them with their own Numba kernels; packed games (chess) keep int64 rows in the same array
+and step them in Python (``games.base.PackedGame``); other games keep Python states per node.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from search.tree import (
     TreeView,
     allocate_tree,
     ensure_capacity,
+    grown,
     reroot_kernel,
     tree_view,
 )
@@ -114,13 +116,17 @@ class BatchedMCTS:
         self.num_actions = game.num_actions
         caps = capabilities(game)
         self.array_game = caps.array_game  # node states in self.states, stepped in Numba
+        self.packed = caps.packed_states and not self.array_game  # rows in self.states
         self._describe_one = game.describe if caps.describe else None
         nodes = params.simulations + params.leaves_per_step + 2
         width = min(game.num_actions, 64)
         self.tree = allocate_tree(batch_size, nodes, nodes * width)
-        state_size = game.state_size if self.array_game else 0
+        state_size = game.state_size if self.array_game else (
+            game.packed_state_size if self.packed else 0)
         self.states = np.zeros((batch_size, nodes, state_size), dtype=np.int64)
         self.py_states: list[list[Any]] = [[] for _ in range(batch_size)]
+        # Packed games: each root's history rows (``PackedGame.pack_state``).
+        self.histories: list[Any] = [None] * batch_size
         self.root_states: list[Any] = [None] * batch_size
         # Root moves each tree may search (bool[A]), None: every legal move (see set_roots).
         self.root_allowed: list[np.ndarray | None] = [None] * batch_size
@@ -179,7 +185,9 @@ class BatchedMCTS:
                     child = tree.edge_child[b, e]
         if child > 0 and tree.expanded[b, child] and not tree.terminal[b, child]:
             kept = reroot_kernel(b, child, self.states, *tree.arrays())
-            if not self.array_game:
+            if self.packed:  # the positions above the new root are the game's, no longer nodes
+                self.states[b, 0], self.histories[b] = self.game.pack_state(next_state)
+            elif not self.array_game:
                 old = self.py_states[b]
                 self.py_states[b] = [old[i] for i in kept]
             self.root_states[b] = next_state
@@ -233,7 +241,11 @@ class BatchedMCTS:
             self.game.describe_batch(roots, obs, legal, term, tval)
         else:
             for b in idx:
-                self.py_states[b] = [self.root_states[b]]
+                if self.packed:
+                    self.states[b, 0], self.histories[b] = self.game.pack_state(
+                        self.root_states[b])
+                else:
+                    self.py_states[b] = [self.root_states[b]]
             obs, legal, term, tval = self._describe([self.root_states[b] for b in idx])
         for i, b in enumerate(idx):
             mask = self.root_allowed[b]
@@ -387,10 +399,7 @@ class BatchedMCTS:
 
     def _grow_nodes(self, needed: int) -> None:
         ensure_capacity(self.tree, needed, 0)
-        grown = np.zeros((self.batch_size, self.tree.node_capacity, self.states.shape[2]),
-                         dtype=np.int64)
-        grown[:, : self.states.shape[1]] = self.states
-        self.states = grown
+        self.states = grown(self.states, self.tree.node_capacity)
 
     def _step_leaves(self, leaf_tree, leaf_parent, leaf_action, leaf_node) -> None:
         m = leaf_tree.size
@@ -399,6 +408,16 @@ class BatchedMCTS:
             obs, legal, term, tval = obs[:m], legal[:m], term[:m], tval[:m]
             self.game.step_leaves(self.states, leaf_tree, leaf_parent, leaf_action, leaf_node,
                                   obs, legal, term, tval)
+        elif self.packed:
+            obs = np.zeros((m, *self.game.observation_shape), dtype=np.float32)
+            legal = np.zeros((m, self.num_actions), dtype=bool)
+            term = np.zeros(m, dtype=bool)
+            tval = np.zeros(m, dtype=np.float32)
+            step, parents = self.game.step_packed, self.tree.parent
+            for i, (b, p, a, node) in enumerate(zip(leaf_tree.tolist(), leaf_parent.tolist(),
+                                                    leaf_action.tolist(), leaf_node.tolist())):
+                term[i], tval[i] = step(self.states[b], parents[b], self.histories[b], p, a,
+                                        node, obs[i], legal[i])
         else:
             children = []
             for b, p, a, node in zip(leaf_tree, leaf_parent, leaf_action, leaf_node):

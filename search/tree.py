@@ -192,16 +192,25 @@ def allocate_tree(batch_size: int, node_capacity: int, edge_capacity: int) -> Tr
     )
 
 
+def grown(array: np.ndarray, capacity: int) -> np.ndarray:
+    """``array`` ([B, N, ...]) in a new zeroed array of ``capacity`` along axis 1.
+
+    ``np.zeros`` of a large array maps fresh pages that the OS fills only when written, so
+    the unused tail of a grown pool costs address space, not memory; ``np.concatenate``
+    wrote its zeros and made every pool resident at its full capacity."""
+    new = np.zeros((array.shape[0], capacity, *array.shape[2:]), dtype=array.dtype)
+    new[:, :array.shape[1]] = array
+    return new
+
+
 def ensure_capacity(tree: Tree, nodes_needed: int, edges_needed: int) -> None:
     """Grow the node or edge pool (doubling) so that each tree has room for the given totals."""
-    batch = tree.batch_size
     if nodes_needed > tree.node_capacity:
-        extra = max(nodes_needed, 2 * tree.node_capacity) - tree.node_capacity
-        tree.nodes = np.concatenate([tree.nodes, np.zeros((batch, extra), NODE_DTYPE)], axis=1)
-        tree.depth = np.concatenate([tree.depth, np.zeros((batch, extra), np.int32)], axis=1)
+        capacity = max(nodes_needed, 2 * tree.node_capacity)
+        tree.nodes = grown(tree.nodes, capacity)
+        tree.depth = grown(tree.depth, capacity)
     if edges_needed > tree.edge_capacity:
-        extra = max(edges_needed, 2 * tree.edge_capacity) - tree.edge_capacity
-        tree.edges = np.concatenate([tree.edges, np.zeros((batch, extra), EDGE_DTYPE)], axis=1)
+        tree.edges = grown(tree.edges, max(edges_needed, 2 * tree.edge_capacity))
 
 
 def reset_trees(tree: Tree, which: np.ndarray) -> None:
