@@ -11,6 +11,7 @@ import ast
 import dataclasses
 import difflib
 import functools
+import math
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -160,6 +161,12 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1")
         if self.sample_reuse <= 0:
             raise ValueError("train.sample_reuse must be > 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"train.lr must be a finite number > 0, not {self.lr!r}")
+        for name in ("weight_decay", "value_loss_weight"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"train.{name} must be a finite number >= 0, "
+                                 f"not {getattr(self, name)!r}")
         if self.minutes < 0:
             raise ValueError("train.minutes must be >= 0")
         if self.eval_simulations < 0 or self.eval_history < 0 or self.eval_every < 0:
@@ -270,6 +277,8 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return value
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # YAML's .nan and .inf: no setting means either
+                raise ConfigError(f"config key '{key}' must be a finite number, not {value!r}")
             return float(value)
     elif kind is str:
         if isinstance(value, str):

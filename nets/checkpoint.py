@@ -162,6 +162,9 @@ _STORAGE_DTYPES = {
     "BoolStorage": "?",
 }
 _ZIP_MAGIC = b"PK\x03\x04"
+MAX_COMPRESSION = 100
+"""A compressed storage record (torch.save writes them uncompressed) that would unpack to more
+than this many times its size is refused: the reader's memory stays bounded by the file's."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +183,14 @@ def _rebuild_tensor(storage: np.ndarray, offset: int, size: tuple, stride: tuple
     size, stride, offset = tuple(map(int, size)), tuple(map(int, stride)), int(offset)
     if len(size) != len(stride) or offset < 0 or min(size + stride, default=0) < 0:
         raise ValueError(f"bad tensor layout: offset {offset}, size {size}, stride {stride}")
-    if 0 in size:
+    # The copy below allocates one element per entry of `size`; a stride of 0 (or strides
+    # that overlap) lets a small file ask for any number of them. A checkpoint's tensors never
+    # hold more elements than their storage, so that bounds what this reader allocates.
+    numel = int(np.prod(size, dtype=object))  # exact: no overflow for hostile sizes
+    if numel > storage.size:
+        raise ValueError(f"tensor of size {size} has {numel} elements, more than its "
+                         f"storage of {storage.size}")
+    if numel == 0:
         return np.zeros(size, dtype=storage.dtype.newbyteorder("="))
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= storage.size:
@@ -238,7 +248,13 @@ class _ArrayUnpickler(pickle.Unpickler):
         key = str(key)
         if key not in self._storages:
             dtype = np.dtype(storage_type.dtype).newbyteorder(self._byteorder)
-            raw = self._archive.read(f"{self._prefix}data/{key}")
+            name = f"{self._prefix}data/{key}"
+            info = self._archive.getinfo(name)
+            if info.compress_type != zipfile.ZIP_STORED and \
+                    info.file_size > MAX_COMPRESSION * max(info.compress_size, 1):
+                raise ValueError(f"storage {key} claims {info.file_size} bytes from "
+                                 f"{info.compress_size} compressed (torch stores, never packs)")
+            raw = self._archive.read(name)
             if len(raw) < int(numel) * dtype.itemsize:
                 raise ValueError(f"storage {key} has {len(raw)} bytes, needs "
                                  f"{int(numel) * dtype.itemsize}")

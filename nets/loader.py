@@ -121,6 +121,7 @@ def resolve_model(game: Game, network: NetworkConfig | None = None,
     if path is None:
         return new_model(network, game.observation_shape, game.num_actions, seed=seed), source
     model, _ = load_model(path, expected_game=game.name)
+    _refuse_non_finite(path, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
     return model, source
 
 
@@ -212,7 +213,18 @@ def _arrays(game: Game, network: NetworkConfig | None, path: Path | str | None, 
         return state, (model.config, game.observation_shape, game.num_actions)
     checkpoint = read_checkpoint_arrays(path)
     shape = network_shape(path, checkpoint, game.name)
+    _refuse_non_finite(path, checkpoint["model"])
     return checkpoint["model"], shape
+
+
+def _refuse_non_finite(path: Path | str, state: Mapping[str, Any]) -> None:
+    """CheckpointError for a network with a NaN or infinite weight: its every answer would be
+    NaN (which strict JSON readers of ``analyse`` refuse) or meaningless."""
+    for name, array in state.items():
+        array = np.asarray(array)
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise CheckpointError(f"checkpoint {path} holds NaN or infinite weights (in "
+                                  f"{name}): the run that wrote it diverged; use an earlier one")
 
 
 class _NumpyThenTorch:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from alphazero.cli.common import UsageError
+from alphazero.cli.common import UsageError, say
 
 
 class _TqdmHandler(logging.Handler):
@@ -108,9 +108,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     from alphazero.train.driver import train
+    from alphazero.train.supervise import TrainingError
 
-    result = train(
-        config, run_dir=run_dir, resume=resume, address=args.address, progress=not args.no_progress
-    )
+    try:
+        result = train(config, run_dir=run_dir, resume=resume, address=args.address,
+                       progress=not args.no_progress)
+    except TrainingError as err:  # the run cannot go on: one line, not a traceback
+        say(f"alphazero train: error: {err}")
+        return 1
     print(result.summary(), flush=True)
     return 0

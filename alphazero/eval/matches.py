@@ -32,6 +32,7 @@ from alphazero.eval.labelled import labelled_positions, optimal_share
 from alphazero.eval.search_agent import SearchAgent
 from games import capabilities, get_game, is_array_game
 from games.base import Game, GameError, random_opening
+from nets.checkpoint import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -289,8 +290,13 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
     if rollout_simulations > 0:
         opponents.append(("rollout", RolloutAgent(game, rollout_simulations, seed=seed + 2)))
     for path in earlier_checkpoints:
-        opponents.append((_metric_name(path), SearchAgent.from_checkpoint(
-            game, path, params, seed=seed + 3, num_threads=None)))
+        try:
+            agent = SearchAgent.from_checkpoint(game, path, params, seed=seed + 3,
+                                                num_threads=None)
+        except CheckpointError as err:  # one bad file costs one opponent, not the ladder
+            logger.warning("the ladder skips earlier checkpoint %s: %s", Path(path).name, err)
+            continue
+        opponents.append((_metric_name(path), agent))
     for spec in extra_opponents:
         opponents.append((re.sub(r"[^A-Za-z0-9_.-]+", "_", spec),
                           parse_agent_spec(game, spec, seed=seed + 4)))

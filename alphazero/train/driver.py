@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -31,7 +30,16 @@ from alphazero.train import rundir
 from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
 from alphazero.train.remote import ladder_task as _ladder_task
+from alphazero.train.supervise import (
+    Placements,
+    TrainingError,
+    WorkerFailures,
+    local_cpus,
+    restore_signals,
+    stop_on_signals,
+)
 from games import GAME_NAMES, get_game
+from nets.checkpoint import CheckpointError
 from nets.files import atomic_write_text
 from nets.loader import resolve_learned
 from selfplay.actors import learned_arrays, start_inference_server, start_workers
@@ -88,6 +96,8 @@ class _Trainer:
         self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
         self.games_by_node: Counter = Counter()
+        self.failures = WorkerFailures()
+        self.placements = Placements()
 
     # ------------------------------------------------------------------- run
     def run(self) -> TrainResult:
@@ -95,6 +105,7 @@ class _Trainer:
         self._init_ray()
         self.writer = None
         self.bar = None
+        previous = stop_on_signals()
         try:
             self._start()
             self._loop()
@@ -104,7 +115,8 @@ class _Trainer:
                 self.bar.close()
             if self.writer is not None:
                 self.writer.close()
-            ray.shutdown()
+            ray.shutdown()  # a local instance goes with its processes (agents included)
+            restore_signals(previous)
         result = self._result(time.time() - started)
         atomic_write_text(
             self.run_dir / "summary.json", json.dumps(result.as_json(), indent=2) + "\n"
@@ -120,8 +132,11 @@ class _Trainer:
         if self.address:
             ray.init(address=self.address, **common)
         else:
-            sp = self.config.selfplay
-            cpus = max(os.cpu_count() or 1, sp.workers)
+            workers, cpus = self.config.selfplay.workers, local_cpus()
+            if workers > cpus:  # Ray would start them all and the machine would crawl
+                raise ConfigError(
+                    f"selfplay.workers={workers} needs {workers} CPUs, but this machine has "
+                    f"{cpus}: lower selfplay.workers, or join a cluster with --address")
             ray.init(address="local", num_cpus=cpus, object_store_memory=1 << 30, **common)
         torch.set_num_threads(1)
         self.node_id = ray.get_runtime_context().get_node_id()
@@ -196,9 +211,16 @@ class _Trainer:
         logger.info("%s; run directory %s", rundir.config_summary(config), self.run_dir)
 
     def _restore(self) -> None:
-        path, counters = rundir.restore_latest(
-            self.run_dir, lambda path: ray.get(self.learner.resume.remote(str(path)))
-        )
+        removed = rundir.remove_partial_files(self.run_dir)
+        if removed:
+            logger.info("removed %d partly written file(s) left in %s by an interrupted run",
+                        removed, rundir.CHECKPOINT_DIR)
+        try:
+            path, counters = rundir.restore_latest(
+                self.run_dir, lambda path: ray.get(self.learner.resume.remote(str(path)))
+            )
+        except FileNotFoundError as err:  # each unreadable checkpoint was logged
+            raise CheckpointError(str(err)) from None
         self.step = self.start_step = counters["step"]
         self.positions_added = counters["positions_added"]
         self.buffer_size = counters["buffer_size"]
@@ -233,6 +255,7 @@ class _Trainer:
         self.loop_started = time.time()
         while not (self._at_end() and self.train_ref is None):
             self._maybe_train()
+            self._drop_unplaced_workers()
             refs = list(self.plays) + list(self.evals)
             if self.train_ref is not None:
                 refs.append(self.train_ref)
@@ -271,7 +294,7 @@ class _Trainer:
 
     def _on_trained(self, ref) -> None:
         self.train_ref = None
-        metrics = ray.get(ref)
+        metrics = self._learner_get(ref)
         done = metrics.pop("steps_done")
         if done == 0:
             self.waiting_for_data = True
@@ -302,11 +325,16 @@ class _Trainer:
         try:
             stats = ray.get(ref)
         except ray.exceptions.RayError as err:
+            if self.workers[worker] is None:  # given up while this play was in flight
+                return
+            self.failures.failed(worker, last_line(err))  # a burst ends the run
             logger.warning(
                 "self-play worker %d failed (%s); starting a new one", worker, last_line(err)
             )
             self._replace_worker(worker)
             return
+        self.failures.succeeded(worker)
+        self.placements.forget(worker)
         self._submit_play(worker)
         if stats["positions"] > 0:
             self.learner.add.remote(trajectories)  # the learner fetches it from the store
@@ -321,10 +349,13 @@ class _Trainer:
         trajectories, stats = self.workers[worker].play.options(num_returns=2).remote()
         self.plays[stats] = (worker, trajectories)
 
-    def _replace_worker(self, worker: int) -> None:
+    def _forget_worker(self, worker: int) -> None:
         ray.kill(self.workers[worker], no_restart=True)
         for ref in [r for r, (w, _) in self.plays.items() if w == worker]:
             del self.plays[ref]
+
+    def _replace_worker(self, worker: int) -> None:
+        self._forget_worker(worker)
         sp = self.config.selfplay
         seed = self.cfg.seed * 1_000_003 + self.step + 104_729 * (self.version + 1)
         (self.workers[worker],) = start_workers(
@@ -340,17 +371,34 @@ class _Trainer:
         )
         weights = None if self.server is not None else self.weights_ref
         self.workers[worker].set_weights.remote(self.version, weights)
+        self.placements.started(worker, self.workers[worker].node.remote())
         for _ in range(PLAYS_IN_FLIGHT):
             self._submit_play(worker)
+
+    def _drop_unplaced_workers(self) -> None:
+        """Give up replacement workers that found no CPU in time, and say so."""
+        ready = lambda refs: ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+        for worker in self.placements.overdue(ready):
+            self._forget_worker(worker)
+            self.workers[worker] = None
+            left = sum(w is not None for w in self.workers)
+            logger.warning(
+                "self-play worker %d could not be placed in %.0f s (no free CPU, or its node "
+                "is gone); carrying on with %d of %d workers", worker,
+                self.placements.timeout_s, left, len(self.workers))
+            if left == 0:
+                raise TrainingError("no self-play worker could be placed: the cluster has no "
+                                    "free CPU for them")
 
     # ------------------------------------------------- publish, save, evaluate
     def _publish(self) -> None:
         """One object-store copy of the new weights, sent to every worker (or the server)."""
         self.version += 1
-        (self.weights_ref,) = ray.get(self.learner.publish.remote())  # a list: not resolved
+        # a list: not resolved
+        (self.weights_ref,) = self._learner_get(self.learner.publish.remote())
         if self.server is not None:
             self.server.set_weights.remote(self.version, self.weights_ref)
-        for worker in self.workers:
+        for worker in filter(None, self.workers):
             worker.set_weights.remote(self.version, None if self.server else self.weights_ref)
 
     def _checkpoint(self) -> None:
@@ -361,7 +409,8 @@ class _Trainer:
             "best_score": self.best_score,
             "elapsed_seconds": self._elapsed(),
         }
-        ray.get(self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
+        self._learner_get(
+            self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
         in_use = frozenset(Path(p) for _, _, earlier in self.evals.values() for p in earlier)
         rundir.prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints, protect=in_use)
         self.last_checkpoint = path
@@ -409,18 +458,33 @@ class _Trainer:
             self.best_score = score
             # The learner writes it, as it writes every checkpoint; waited for, so that a run
             # that ends now has its best.pt.
-            ray.get(self.learner.save_best.remote(
+            self._learner_get(self.learner.save_best.remote(
                 str(self.run_dir / rundir.CHECKPOINT_DIR / rundir.BEST_NAME), weights_ref,
                 {"step": step, "evaluation": metrics}))
 
     def _finish(self) -> None:
-        for worker in self.workers:
+        for worker in filter(None, self.workers):
             ray.kill(worker, no_restart=True)
         self.plays.clear()
         self._log_selfplay(min_seconds=0.0)  # the last, possibly short, window
         while self.evals:  # the last ladder result is the run's strength figure
             ready, _ = ray.wait(list(self.evals), num_returns=1)
             self._on_evaluated(ready[0])
+
+    def _learner_get(self, ref) -> Any:
+        """``ray.get`` of a learner call; a dead or failing learner ends the run with one
+        line saying how to continue it."""
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayError as err:
+            what = ("died" if isinstance(err, ray.exceptions.RayActorError)
+                    else f"failed ({last_line(err)})")
+            if self.last_checkpoint is None:
+                how = "no checkpoint was written yet: start the run again"
+            else:
+                how = (f"continue from its last checkpoint ({self.last_checkpoint.name}) with "
+                       f"'alphazero train --resume {self.run_dir}'")
+            raise TrainingError(f"the learner {what} at step {self.step}; {how}") from None
 
     # --------------------------------------------------------------- logging
     def _log_selfplay(self, min_seconds: float = 10.0) -> None:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from alphazero.config import TrainConfig
 from alphazero.train.replay import ReplayBuffer, Symmetries
-from nets.checkpoint import load_checkpoint, save_checkpoint
+from nets.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from nets.loader import new_model
 from nets.torch_net import ILLEGAL_LOGIT, NetworkConfig
 from nets.weights import numpy_weights
@@ -201,7 +201,7 @@ class Learner:
         if checkpoint["game"] != self.game.name:
             raise ValueError(f"checkpoint {path} is for {checkpoint['game']}, not {self.game.name}")
         buffer = ReplayBuffer.load(
-            path.parent / checkpoint["replay_file"], capacity=self.config.buffer_size
+            _replay_file(path, checkpoint.get("replay_file")), capacity=self.config.buffer_size
         )
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -213,6 +213,15 @@ class Learner:
         torch.set_rng_state(rng["torch"])
         random.setstate(_as_random_state(rng["python"]))
         return checkpoint
+
+
+def _replay_file(path: Path, name: Any) -> Path:
+    """The replay file a checkpoint names: a file beside it, nowhere else (a hand-edited or
+    hostile checkpoint could name an absolute path or climb out with '..')."""
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise CheckpointError(f"checkpoint {path} names the replay file {name!r}: it must be "
+                              f"a file name in {path.parent}")
+    return path.parent / name
 
 
 def _make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

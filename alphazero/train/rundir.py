@@ -86,6 +86,20 @@ def prune_checkpoints(run_dir: Path, keep: int, protect: frozenset[Path] = froze
             victim.unlink(missing_ok=True)
 
 
+def remove_partial_files(run_dir: Path) -> int:
+    """Delete the temporary files of atomic writes (``nets.files.atomic_write``) that a killed
+    process left in the run's checkpoint directory; return how many. Only a resume calls it,
+    when no process of the run is writing."""
+    directory = run_dir / CHECKPOINT_DIR
+    if not directory.is_dir():
+        return 0
+    partial = [p for p in directory.iterdir()
+               if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return len(partial)
+
+
 def restore_latest(run_dir: Path, restore: Callable[[Path], Any]) -> tuple[Path, Any]:
     """Call ``restore(path)`` on the newest checkpoint, falling back to older ones.
 

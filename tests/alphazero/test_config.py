@@ -100,3 +100,42 @@ def _help(command, flag):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     return next(a.help for a in sub.choices[command]._actions if flag in a.option_strings)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("network.channels", 0), ("network.blocks", -1), ("network.policy_channels", 0),
+    ("network.value_channels", 0), ("network.value_hidden", 0), ("network.channels", 100_000),
+])
+def test_network_shapes_that_cannot_be_built_are_refused_by_key(key, value):
+    with pytest.raises(ConfigError, match=rf"{key} must be an integer from"):
+        load_config("tictactoe", [f"{key}={value}"])
+
+
+def test_a_network_without_residual_blocks_is_allowed():
+    assert load_config("tictactoe", ["network.blocks=0"]).network.blocks == 0
+
+
+@pytest.mark.parametrize("key", ["train.lr", "search.c_init", "selfplay.resign_threshold",
+                                 "train.minutes"])
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinity_are_refused_wherever_a_float_is_read(key, value):
+    with pytest.raises(ConfigError, match=rf"'{key}' must be a finite number"):
+        load_config("tictactoe", [f"{key}={value}"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.lr=0", "train.lr must be a finite number > 0"),
+    ("train.lr=-0.1", "train.lr must be a finite number > 0"),
+    ("train.weight_decay=-1", "train.weight_decay must be a finite number >= 0"),
+    ("train.value_loss_weight=-1", "train.value_loss_weight must be"),
+])
+def test_training_numbers_out_of_range_are_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("tictactoe", [override])
+
+
+def test_tuples_of_floats_refuse_nan():
+    from alphazero.config import TrainSearchConfig
+
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        build(TrainSearchConfig, {"depth_weights": [0.5, float("nan")]})

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import logging
 import math
 
 import numpy as np
@@ -163,3 +164,19 @@ def test_labelled_command_reports_the_time_per_position(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("1 positions in") and "ms a position" in out
     assert (tmp_path / "connect4_labelled_seed11.txt").is_file()
+
+
+def test_an_unreadable_earlier_checkpoint_skips_that_opponent_only(tmp_path, caplog):
+    config = tiny_config(games=2)
+    good, bad = tmp_path / "step_100.pt", tmp_path / "step_200.pt"
+    save_tiny(good, seed=1)
+    save_tiny(bad, seed=2)
+    bad.write_bytes(bad.read_bytes()[:500])  # torn
+    model = save_tiny(tmp_path / "current.pt", seed=3)
+    with caplog.at_level(logging.WARNING):
+        metrics = run_ladder(TTT, model, config, step=300, run_dir=tmp_path,
+                             earlier_checkpoints=[good, bad], seed=0, rollout_simulations=0,
+                             labelled_count=0)
+    assert "elo/ckpt_step_100" in metrics and "elo/random" in metrics
+    assert not any("step_200" in key for key in metrics)
+    assert caplog.text.count("the ladder skips earlier checkpoint step_200.pt") == 1

@@ -150,3 +150,34 @@ def test_one_cosine_for_training_and_pretraining():
             floor = 0.1
             pretrain = peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * done)))
             assert cosine_learning_rate(peak, done) == learner == pretrain
+
+
+@pytest.mark.parametrize("name", ["outside.replay.npz", "../outside.replay.npz", "..", ""])
+def test_resume_reads_no_replay_file_outside_the_checkpoint_directory(tmp_path, name):
+    from nets.checkpoint import CheckpointError, atomic_torch_save, load_checkpoint
+
+    learner = make_learner(sample_reuse=100.0)
+    learner.add(games(moves=10))
+    path = rundir.checkpoint_path(tmp_path / "run", 3)
+    learner.save(path, rundir.replay_path(path))
+    outside = tmp_path / "outside.replay.npz"  # a readable buffer, outside the run
+    learner.buffer.save(outside)
+    checkpoint = load_checkpoint(path)
+    checkpoint["replay_file"] = str(outside) if name == "outside.replay.npz" else name
+    atomic_torch_save(path, checkpoint)
+    with pytest.raises(CheckpointError, match="names the replay file .*must be a file name in"):
+        make_learner().restore(path)
+
+
+def test_resume_removes_partial_files_of_a_killed_writer(tmp_path):
+    learner = make_learner(sample_reuse=100.0)
+    learner.add(games(moves=10))
+    path = rundir.checkpoint_path(tmp_path, 2)
+    learner.save(path, rundir.replay_path(path))
+    directory = tmp_path / "checkpoints"
+    for leftover in (".step_00000004.pt.abc123.tmp", ".step_00000004.replay.npz.x.tmp"):
+        (directory / leftover).write_bytes(b"partial")
+    assert rundir.remove_partial_files(tmp_path) == 2
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "step_00000002.pt", "step_00000002.replay.npz"]
+    assert rundir.remove_partial_files(tmp_path / "elsewhere") == 0

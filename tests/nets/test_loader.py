@@ -141,3 +141,24 @@ def test_shipped_for_a_game_without_one_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(loader, "SHIPPED_DIR", tmp_path)
     with pytest.raises(CheckpointError, match="no checkpoint is shipped for connect4"):
         resolve_model(get_game("connect4"), checkpoint="shipped")
+
+
+@pytest.mark.parametrize("backend", ["auto", "onnx", "numpy", "torch"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_network_with_nan_weights_is_refused_by_every_backend(tmp_path, backend, bad):
+    from nets.backends import onnx_available
+
+    if backend == "onnx" and not onnx_available():
+        pytest.skip("ONNX Runtime is not installed")
+    torch.manual_seed(3)
+    model = PolicyValueNet(NETWORK, TTT.observation_shape, TTT.num_actions)
+    state = model.state_dict()
+    name = next(k for k in state if k.endswith("weight"))
+    state[name].view(-1)[0] = bad
+    path = tmp_path / "diverged.pt"
+    save_checkpoint(path, model_state=state, network_config=NETWORK, game="tictactoe",
+                    observation_shape=TTT.observation_shape, num_actions=TTT.num_actions)
+    with pytest.raises(CheckpointError, match=rf"holds NaN or infinite weights \(in {name}\)"):
+        resolve_evaluate(TTT, checkpoint=path, backend=backend)
+    with pytest.raises(CheckpointError, match="NaN or infinite"):
+        resolve_model(TTT, checkpoint=path)

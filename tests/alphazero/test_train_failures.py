@@ -1,0 +1,170 @@
+"""`alphazero train` when parts of the run fail: workers that keep failing, a worker that
+cannot be placed, more workers than CPUs, a killed learner, a SIGTERM to the driver."""
+
+import dataclasses
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alphazero.cli import main
+from alphazero.config import load_config
+from alphazero.train import rundir
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_train import TINY, _processes, kill_tree, sets  # noqa: E402
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, start time) of every process below ``pid``."""
+    table, found, frontier = _processes(), [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (ppid, _) in table.items() if ppid == parent]
+        found += [(p, table[p][1]) for p in children]
+        frontier += children
+    return found
+
+
+def alive(processes: list[tuple[int, str]]) -> list[int]:
+    now = _processes()
+    return [pid for pid, started in processes if pid in now and now[pid][1] == started]
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def start_run(run_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "alphazero", "train", "tictactoe", "--run-dir", str(run_dir),
+         "--no-progress", *sets(*TINY, "train.checkpoint_every=2", "train.eval_every=0",
+                                "train.steps=100000")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_checkpoint(proc: subprocess.Popen, run_dir: Path) -> None:
+    deadline = time.time() + 120
+    while not rundir.list_checkpoints(run_dir):
+        assert proc.poll() is None, proc.stderr.read()[-3000:]
+        assert time.time() < deadline, "no checkpoint after 120 s"
+        time.sleep(0.2)
+
+
+def test_more_workers_than_cpus_is_one_line_before_ray_starts(tmp_path, capsys):
+    started = time.time()
+    code = main(["train", "tictactoe", "--run-dir", str(tmp_path / "run"), "--no-progress",
+                 "--set", "selfplay.workers=1000"])
+    err = capsys.readouterr().err
+    assert code == 2 and time.time() - started < 10
+    assert err.count("\n") == 1 and "selfplay.workers=1000 needs 1000 CPUs" in err
+    assert f"this machine has {len(os.sched_getaffinity(0))}" in err
+
+
+@pytest.mark.slow
+def test_a_worker_that_always_fails_ends_the_run_with_its_error(tmp_path, monkeypatch):
+    from alphazero.train import driver
+    from alphazero.train.supervise import TrainingError
+
+    config = load_config("tictactoe", TINY + ["selfplay.workers=1", "train.eval_every=0"])
+    # A shape the loader refuses, smuggled past it into the workers only: each one fails
+    # building its network, the learner runs.
+    broken = dataclasses.replace(config.network)
+    object.__setattr__(broken, "channels", 0)
+    real = driver.start_workers
+    monkeypatch.setattr(driver, "start_workers",
+                        lambda count, game, network, *a, **k: real(count, game, broken, *a, **k))
+    started = time.time()
+    with pytest.raises(TrainingError, match="self-play worker 0 failed 3 times in a row.*"
+                                            "the last error: "):
+        driver.train(config, run_dir=tmp_path / "run", progress=False)
+    assert time.time() - started < 120
+
+
+@pytest.mark.slow
+def test_a_replacement_that_cannot_be_placed_leaves_fewer_workers(tmp_path, monkeypatch,
+                                                                  caplog):
+    import ray
+
+    from alphazero.train import driver, supervise
+    from selfplay.actors import SelfPlayActor
+
+    monkeypatch.setattr(supervise, "PLACEMENT_TIMEOUT_S", 1.0)
+    real = driver.start_workers
+
+    def start_workers(count, game, network, params, config, *, seed, server, first_id=0,
+                      learned=None):
+        if first_id == 0:
+            return real(count, game, network, params, config, seed=seed, server=server,
+                        learned=learned)
+        actor = ray.remote(num_cpus=1, resources={"a_node_that_is_gone": 1})(SelfPlayActor)
+        return [actor.remote(game, network, params, config, worker_id=first_id, seed=seed,
+                             server=server, learned=learned)]
+
+    publish = driver._Trainer._publish
+
+    def publish_then_kill_worker_1(self):
+        publish(self)
+        if self.version == 3:  # the run is going: worker 1's process dies
+            ray.kill(self.workers[1], no_restart=True)
+
+    monkeypatch.setattr(driver, "start_workers", start_workers)
+    monkeypatch.setattr(driver._Trainer, "_publish", publish_then_kill_worker_1)
+    config = load_config("tictactoe", TINY + ["train.eval_every=0", "train.steps=120",
+                                              "train.checkpoint_every=1000"])
+    with caplog.at_level(logging.INFO):
+        result = driver.train(config, run_dir=tmp_path / "run", progress=False)
+    assert result.step == 120
+    assert "self-play worker 1 failed" in caplog.text
+    assert "self-play worker 1 could not be placed in 1 s" in caplog.text
+    assert "carrying on with 1 of 2 workers" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_killed_learner_ends_the_run_with_one_line_naming_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = start_run(run_dir)
+    try:
+        wait_for_checkpoint(proc, run_dir)
+        learners = [pid for pid, _ in descendants(proc.pid)
+                    if cmdline(pid).startswith("ray::LearnerActor")]
+        assert len(learners) == 1, [cmdline(pid) for pid, _ in descendants(proc.pid)]
+        os.kill(learners[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        kill_tree(proc)
+    assert proc.returncode == 1, err[-3000:]
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("alphazero train: error: the learner died at step ")
+    assert f"'alphazero train --resume {run_dir}'" in last and "step_0000000" in last
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_driver_shuts_its_local_ray_down(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = start_run(run_dir)
+    try:
+        wait_for_checkpoint(proc, run_dir)
+        started = descendants(proc.pid)
+        names = " ".join(cmdline(pid) for pid, _ in started)
+        assert "raylet" in names and "ray::SelfPlayActor" in names
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        deadline = time.time() + 20
+        while alive(started) and time.time() < deadline:
+            time.sleep(0.5)
+        left = [cmdline(pid) for pid in alive(started)]
+    finally:
+        kill_tree(proc)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted"
+    assert left == [], left
