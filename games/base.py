@@ -43,6 +43,9 @@ Optional methods (absent: the default in brackets):
         games and shows PGN results ("1-0") [no PGN: play saves nothing]
     format_position(state) -> str
         the text ``parse_position`` reads back [none]
+    render_flipped(state) -> str
+        the board from the second player's side: play shows it to a human playing second,
+        and its ``flip`` command turns the board [render, from the first player's side]
 
 Optional attributes (default in brackets):
 
@@ -202,7 +205,7 @@ REQUIRED_METHODS = ("initial_state", "legal_mask", "apply", "is_terminal", "term
 ARRAY_MEMBERS = ("state_size", "step_leaves", "describe_batch")
 PACKED_MEMBERS = ("packed_state_size", "pack_state", "step_packed")
 OPTIONAL_METHODS = ("describe", "outcome_reason", "format_move_san", "move_number",
-                    "format_pgn", "format_position")
+                    "format_pgn", "format_position", "render_flipped")
 OPTIONAL_ATTRIBUTES: Mapping[str, Any] = {
     "player_names": ("X", "O"),
     "move_notation": "the game's notation",
@@ -227,6 +230,7 @@ class Capabilities:
     move_numbers: bool  # has move_number(state)
     pgn: bool  # has format_pgn(state, tags)
     position_text: bool  # has format_position(state)
+    flipped_render: bool  # has render_flipped(state)
     player_names: tuple[str, str]
     move_notation: str
     position_notation: str
@@ -257,6 +261,7 @@ def capabilities(game: Any) -> Capabilities:
         move_numbers=_has_method(game, "move_number"),
         pgn=_has_method(game, "format_pgn"),
         position_text=_has_method(game, "format_position"),
+        flipped_render=_has_method(game, "render_flipped"),
         **values,
     )
 

@@ -400,20 +400,13 @@ class ChessGame:
         return str(game) + "\n"
 
     def render(self, board: chess.Board) -> str:
-        """Unicode board from White's side with rank and file labels."""
-        files = "  a b c d e f g h"
-        lines = [files]
-        for rank in range(7, -1, -1):
-            cells = []
-            for file in range(8):
-                piece = board.piece_at(chess.square(file, rank))
-                cells.append(piece.unicode_symbol() if piece else "·")
-            lines.append(f"{rank + 1} {' '.join(cells)} {rank + 1}")
-        lines.append(files)
-        side = "White" if board.turn == chess.WHITE else "Black"
-        reason = outcome_reason(board)
-        lines.append(f"{side} to move" if reason is None else f"game over: {reason}")
-        return "\n".join(lines)
+        """Unicode board from White's side with rank and file labels, and whose move it is
+        (nothing under a finished game: its result is said by whoever shows it)."""
+        return _render(board, from_black=False)
+
+    def render_flipped(self, board: chess.Board) -> str:
+        """`render` from Black's side (rank 1 at the top, file h on the left)."""
+        return _render(board, from_black=True)
 
     def _legal_move(self, board: chess.Board, action: int) -> chess.Move:
         try:
@@ -493,3 +486,20 @@ def parse_chess_position(text: str) -> chess.Board:
 
 
 GAME = ChessGame()
+
+
+def _render(board: chess.Board, *, from_black: bool) -> str:
+    files = range(7, -1, -1) if from_black else range(8)
+    ranks = range(8) if from_black else range(7, -1, -1)
+    labels = "  " + " ".join(chess.FILE_NAMES[f] for f in files)
+    lines = [labels]
+    for rank in ranks:
+        cells = []
+        for file in files:
+            piece = board.piece_at(chess.square(file, rank))
+            cells.append(piece.unicode_symbol() if piece else "·")
+        lines.append(f"{rank + 1} {' '.join(cells)} {rank + 1}")
+    lines.append(labels)
+    if outcome_reason(board) is None:
+        lines.append(f"{'White' if board.turn == chess.WHITE else 'Black'} to move")
+    return "\n".join(lines)

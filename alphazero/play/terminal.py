@@ -74,6 +74,7 @@ HELP = """Commands:
   undo     take back your last move (and the engine's reply)
   hint     ask the engine for a move for you
   eval     the engine's evaluation of the position
+  flip     turn the board around
   help     this text
   quit     leave the game (end of input does the same)"""
 
@@ -105,6 +106,8 @@ class _Session:
         self.simulations = simulations
         self.out = out
         self.state = game.initial_state()
+        # The board from the human's side where the game can draw it both ways (chess).
+        self.flipped = human == 1 and capabilities(game).flipped_render
         self.history: list[tuple[Any, int]] = []  # (state before, action) of every move
         self._last: tuple[tuple, Analysis, int | None] | None = None  # the last search
 
@@ -121,7 +124,7 @@ class _Session:
         while True:
             if show_board:
                 self.say()
-                self.say(game.render(self.state))
+                self.say(self._board())
             if game.is_terminal(self.state):
                 result, sentence = result_text(game, self.state)
                 shown = f" ({result})" if capabilities(game).pgn else ""  # PGN's result
@@ -143,6 +146,10 @@ class _Session:
                 self.say(f"You left the game{self._star}.")
                 return "*"
             show_board = self._human_input(text)
+
+    def _board(self) -> str:
+        return (self.game.render_flipped(self.state) if self.flipped
+                else self.game.render(self.state))
 
     @property
     def _star(self) -> str:
@@ -190,6 +197,12 @@ class _Session:
         if command in ("help", "?"):
             self.say(HELP.format(notation=capabilities(game).move_notation))
             return False
+        if command == "flip":
+            if not capabilities(game).flipped_render:
+                self.say(f"{game.name} draws its board one way only.")
+                return False
+            self.flipped = not self.flipped
+            return True
         if command == "undo":
             taken_back = _undo(game, self.history, self.human)
             if taken_back is None:

@@ -192,3 +192,29 @@ def test_session_reports_and_plays_a_proven_win():
         board = chess_game.apply(board, action)
     assert board.is_checkmate()
     assert "% to win" in describe_value(chess_game, board, 0.2)
+
+
+def test_chess_board_is_drawn_from_the_players_side_and_flips(monkeypatch, capsys):
+    code, out, _ = play(monkeypatch, capsys, ["chess", "--sims", "4", "--color", "black",
+                                              "--pgn", "/dev/null"], "flip\nquit\n")
+    assert code == 0
+    files = [line.split() for line in out.splitlines()
+             if line.strip() in ("a b c d e f g h", "h g f e d c b a")][::2]  # top labels
+    assert files[0] == list("hgfedcba")  # Black's side first
+    assert files[-1] == list("abcdefgh")  # after flip: White's
+
+
+def test_checkmate_is_said_once(monkeypatch, capsys):
+    # Fool's mate: the human (White) plays f3 and g4; the result is one line.
+    from alphazero.play.terminal import _Session
+
+    game = get_game("chess")
+    engine = SearchEngine(game, uniform_evaluate, SearchParams(simulations=8))
+    session = _Session(game, engine, human=0, simulations=8, out=io.StringIO())
+    session.state = chess.Board()
+    for san in ("f3", "e5", "g4", "Qh4#"):
+        session.state.push_san(san)
+    result = session.run(iter([]))
+    out = session.out.getvalue()
+    assert result == "0-1" and out.lower().count("checkmate") == 1
+    assert "Game over: Black wins by checkmate. (0-1)" in out
