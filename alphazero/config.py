@@ -62,10 +62,6 @@ class SelfPlayConfig:
     """Resign when root value and best child value are below this (-1 disables)."""
     resign_playthrough: float = 0.1
     """Share of games that never resign, to measure false resignations."""
-    backend: str = "auto"
-    """What runs each worker's network (and the inference server's on a CPU): auto (ONNX
-    Runtime when installed, else torch), onnx, onnx-int8 (int8 convolutions, calibrated on
-    playout positions: ~2.3x onnx; measured per game, BENCHMARKS.md), numpy or torch."""
     inference_server: bool = False
     """Batch all workers' evaluations in one inference actor (on a GPU when there is one)."""
     inference_wait_ms: float = 2.0
@@ -81,9 +77,6 @@ class SelfPlayConfig:
     def __post_init__(self) -> None:
         if self.workers < 1 or self.games_per_worker < 1:
             raise ValueError("selfplay.workers and selfplay.games_per_worker must be >= 1")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"selfplay.backend must be one of {', '.join(BACKENDS)}, "
-                             f"not {self.backend!r}")
         if self.max_moves < 1:
             raise ValueError("selfplay.max_moves must be >= 1")
         if not 0.0 <= self.resign_playthrough <= 1.0:
@@ -265,6 +258,17 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     device: str = "auto"
     """auto (CUDA when available), cuda or cpu."""
+    backend: str = "auto"
+    """What runs the network on a CPU, in self-play, the ladder, analyse, play, uci and match
+    (their --backend overrides it): auto (ONNX Runtime fp32 when installed, else numpy and
+    torch: the fastest exact engine), onnx, onnx-int8 (int8 convolutions calibrated on random
+    playouts, ~2.5x onnx; set per game where its accuracy was measured, BENCHMARKS.md), numpy
+    or torch. On a GPU the network runs in torch."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not "
+                             f"{self.backend!r}")
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:

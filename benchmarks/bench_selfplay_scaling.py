@@ -94,7 +94,8 @@ def main() -> None:
     torch.manual_seed(0)
     model = PolicyValueNet(config.network, game.observation_shape, game.num_actions)
     weights = ray.put(numpy_weights(model))
-    workers = start_workers(2, game.name, config.network, config.search, config.selfplay, seed=0)
+    workers = start_workers(2, game.name, config.network, config.search, config.selfplay, seed=0,
+                            backend=config.backend)
     ray.get([w.set_weights.remote(1, weights) for w in workers])
     pids = ray.get([w.__ray_call__.remote(lambda self: os.getpid()) for w in workers])
     if args.nice is not None:

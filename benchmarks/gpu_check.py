@@ -82,7 +82,8 @@ def server_speed(device: str, worker_counts: list[int], seconds: float) -> tuple
         model = PolicyValueNet(config.network, game.observation_shape, game.num_actions)
         weights = ray.put(numpy_weights(model))
         server = start_inference_server(game.name, config.network, device=device, clients=top,
-                                        max_wait_s=config.selfplay.inference_wait_ms / 1000)
+                                        max_wait_s=config.selfplay.inference_wait_ms / 1000,
+                                        backend=config.backend)
         ray.get(server.set_weights.remote(1, weights))
         served = ray.get(server.device.remote())
         parts, ok = [f"server on {served}"], True
@@ -90,7 +91,7 @@ def server_speed(device: str, worker_counts: list[int], seconds: float) -> tuple
             rates = {}
             for path in ("server", "cpu"):
                 workers = start_workers(count, game.name, config.network, config.search,
-                                        config.selfplay, seed=0,
+                                        config.selfplay, seed=0, backend=config.backend,
                                         server=server if path == "server" else None)
                 ray.get([w.set_weights.remote(1, None if path == "server" else weights)
                          for w in workers])

@@ -34,6 +34,7 @@ class SelfPlayActor:
     ``play()`` runs for ``config.report_seconds`` and returns (trajectories, stats), both numpy
     or plain numbers; stats also name the worker, its node and the weight version used.
     ``learned``: the learned search's weights as arrays (``learned_arrays``) for arm learned.
+    ``backend``: what runs the worker's own network (``nets.backends``).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class SelfPlayActor:
         seed: int,
         server: Any = None,
         learned: dict[str, np.ndarray] | None = None,
+        backend: str = "auto",
     ):
         self.game = get_game(game_name)
         self.config = config
@@ -56,11 +58,10 @@ class SelfPlayActor:
         self.net: LiveNetwork | None = None
         if server is None:  # the weights come with set_weights
             calibration = (playout_observations(self.game, seed=seed)
-                           if config.backend == "onnx-int8" else None)
+                           if backend == "onnx-int8" else None)
             # One thread per worker process: measured fastest on 2 cores.
             self.net = LiveNetwork(network, self.game.observation_shape, self.game.num_actions,
-                                   backend=config.backend, num_threads=1,
-                                   calibration=calibration)
+                                   backend=backend, num_threads=1, calibration=calibration)
         evaluate = self._remote_evaluate if server is not None else _no_weights
         self.worker = SelfPlayWorker(
             self.game,
@@ -113,11 +114,13 @@ def start_workers(
     server: Any = None,
     first_id: int = 0,
     learned: dict[str, np.ndarray] | None = None,
+    backend: str = "auto",
 ) -> list:
     """``count`` self-play actors, one CPU each, spread over the cluster's nodes.
 
     ``learned``: the learned search's weights (``learned_arrays``) when ``params.arm`` is
-    learned; a few hundred floats, sent with each actor's arguments."""
+    learned; a few hundred floats, sent with each actor's arguments. ``backend`` runs each
+    worker's own network (not used with a ``server``)."""
     actor = ray.remote(num_cpus=1, max_restarts=0)(SelfPlayActor)
     return [
         actor.options(scheduling_strategy="SPREAD", name=None).remote(
@@ -129,6 +132,7 @@ def start_workers(
             seed=seed + 7919 * (first_id + i),
             server=server,
             learned=learned,
+            backend=backend,
         )
         for i in range(count)
     ]

@@ -42,7 +42,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise UsageError("--sims must be >= 0")
     game = get_game(args.game)
     setup = search_setup(game, config.network, config.search, checkpoint=args.checkpoint,
-                         arm=args.search, simulations=args.sims, backend=args.backend,
+                         arm=args.search, simulations=args.sims,
+                         backend=args.backend or config.backend,
                          num_threads=args.threads)
     params = setup.params
     say(f"analyse {game.name}: {setup.source}; {params.arm} search, {params.simulations} "

@@ -62,10 +62,11 @@ def add_engine_flags(p: argparse.ArgumentParser, *, sims_help: str | None,
                    help="override a config key, e.g. --set search.c_init=2.0")
     p.add_argument("--threads", type=int, default=1,
                    help="threads of the network backend (default 1)")
-    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
+    p.add_argument("--backend", choices=list(BACKENDS),
                    help="what runs the network: onnx (ONNX Runtime), onnx-int8 (int8 "
-                   "convolutions, faster, measured per game), numpy or torch; auto is onnx "
-                   "when installed, else numpy and torch (default auto)")
+                   "convolutions, ~2.5x faster, measured per game), numpy or torch; auto is "
+                   "onnx when installed, else numpy and torch (default: the config's backend: "
+                   "onnx-int8 for connect4, auto for the others)")
 
 
 def add_field_flag(p: argparse.ArgumentParser, flag: str, cls: type, field: str, *,

@@ -38,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the game's config for both network agents, e.g. "
                    "--set search.c_init=2.0 (search keys; a checkpoint keeps its own network)")
-    p.add_argument("--backend", choices=list(BACKENDS), default="auto",
+    p.add_argument("--backend", choices=list(BACKENDS),
                    help="what runs the network agents' networks (see analyse --help; "
-                   "default auto)")
+                   "default: the config's backend)")
     p.set_defaults(func=cmd_match)
 
 
@@ -66,7 +66,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             agents.append(parse_agent_spec(game, spec, default_sims=args.sims,
                                            search=config.search, network=config.network,
                                            seed=agent_seed(args.seed, len(agents)),
-                                           backend=args.backend))
+                                           backend=args.backend or config.backend))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None
     caps = capabilities(game)

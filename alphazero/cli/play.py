@@ -30,7 +30,7 @@ def register(subparsers) -> None:
 
 def build_engine(game_name: str, *, checkpoint: str | None, sims: int | None,
                  search_arm: str | None, config_name: str | None, overrides: list[str],
-                 threads: int = 1, seed: int = 0, backend: str = "auto"):
+                 threads: int = 1, seed: int = 0, backend: str | None = None):
     """(SearchEngine, search params, sentence saying which network) for ``alphazero play``."""
     from alphazero.config import load_config
     from alphazero.play.engine import SearchEngine
@@ -45,7 +45,7 @@ def build_engine(game_name: str, *, checkpoint: str | None, sims: int | None,
     # ONNX Runtime (or numpy) when the checkpoint allows: no torch import, and the fastest
     setup = search_setup(get_game(game_name), config.network, config.search,
                          checkpoint=checkpoint, arm=search_arm, simulations=sims,
-                         num_threads=threads, backend=backend)
+                         num_threads=threads, backend=backend or config.backend)
     engine = SearchEngine.from_setup(setup, seed=seed)
     return engine, engine.params, setup.source
 

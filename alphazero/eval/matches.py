@@ -282,8 +282,11 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
         params = dataclasses.replace(params, arm="puct")
     from nets.torch_net import select_device  # torch: see run_ladder
 
+    # One thread: the ladder holds one CPU beside the workers. config.backend: the network
+    # runs as in self-play (on a GPU, torch).
     net = SearchAgent.from_model(game, copy.deepcopy(model), params, name=f"step {step}",
-                                 seed=seed, num_threads=None, device=select_device(config.device))
+                                 seed=seed, num_threads=1, device=select_device(config.device),
+                                 backend=config.backend)
     if rollout_simulations is None:
         rollout_simulations = DEFAULT_ROLLOUT_SIMULATIONS if is_array_game(game) else 0
     opponents: list[tuple[str, Agent]] = [("random", RandomAgent(game, seed=seed + 1))]
@@ -292,14 +295,15 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
     for path in earlier_checkpoints:
         try:
             agent = SearchAgent.from_checkpoint(game, path, params, seed=seed + 3,
-                                                num_threads=None)
+                                                num_threads=1, backend=config.backend)
         except CheckpointError as err:  # one bad file costs one opponent, not the ladder
             logger.warning("the ladder skips earlier checkpoint %s: %s", Path(path).name, err)
             continue
         opponents.append((_metric_name(path), agent))
     for spec in extra_opponents:
         opponents.append((re.sub(r"[^A-Za-z0-9_.-]+", "_", spec),
-                          parse_agent_spec(game, spec, seed=seed + 4)))
+                          parse_agent_spec(game, spec, seed=seed + 4,
+                                           backend=config.backend)))
     try:
         results = play_matches(game, [(net, opponent) for _, opponent in opponents],
                                games=config.train.eval_games, seed=seed,

@@ -177,7 +177,7 @@ class _Trainer:
                 device=config.device,
                 clients=sp.workers,
                 max_wait_s=sp.inference_wait_ms / 1000,
-                backend=sp.backend,
+                backend=config.backend,
             )
         seed = self.cfg.seed * 1_000_003 + self.step  # a resumed run plays new games
         self.workers = start_workers(
@@ -189,6 +189,7 @@ class _Trainer:
             seed=seed,
             server=self.server,
             learned=self.learned,
+            backend=config.backend,
         )
         nodes = ray.get([w.node.remote() for w in self.workers])  # wait until all are up
         logger.info("%d self-play workers on %d node(s)", len(nodes), len(set(nodes)))
@@ -368,6 +369,7 @@ class _Trainer:
             server=self.server,
             first_id=worker,
             learned=self.learned,
+            backend=self.config.backend,
         )
         weights = None if self.server is not None else self.weights_ref
         self.workers[worker].set_weights.remote(self.version, weights)

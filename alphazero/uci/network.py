@@ -44,7 +44,7 @@ class EngineCache:
     current UCI options; ``say`` reports which network was loaded and any fallback."""
 
     def __init__(self, config_name: str, overrides: list[str], say: Callable[[str], None], *,
-                 backend: str = "auto"):
+                 backend: str | None = None):
         self.config_name = config_name
         self.backend = backend
         self.overrides = overrides
@@ -65,7 +65,8 @@ class EngineCache:
         if self._loaded_key != load_key:
             config = load_config(self.config_name, self.overrides)
             self._setup = search_setup(GAME, config.network, config.search,
-                                       checkpoint=o["Checkpoint"] or None, backend=self.backend,
+                                       checkpoint=o["Checkpoint"] or None,
+                                       backend=self.backend or config.backend,
                                        num_threads=int(o["Threads"]))
             self._loaded_key = load_key
             self._engine_key = None

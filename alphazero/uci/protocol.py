@@ -80,7 +80,7 @@ class UCIEngine:
     """The UCI loop: feed it lines with ``handle``; it writes replies to ``out``."""
 
     def __init__(self, out: TextIO, *, checkpoint: str | None = None, config: str = "chess",
-                 overrides: Iterable[str] = (), threads: int = 1, backend: str = "auto"):
+                 overrides: Iterable[str] = (), threads: int = 1, backend: str | None = None):
         self.out = out
         self.config_name = config
         self.overrides = list(overrides)

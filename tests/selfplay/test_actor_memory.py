@@ -62,10 +62,9 @@ def positions(game, n=12, seed=0):
 
 def make_actor(backend="auto"):
     network = load_config("tictactoe").network
-    config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2,
-                            backend=backend)
+    config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
     actor = SelfPlayActor("tictactoe", network, SearchParams(simulations=4), config,
-                          worker_id=0, seed=0)
+                          worker_id=0, seed=0, backend=backend)
     return actor, network
 
 
