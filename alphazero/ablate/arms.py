@@ -168,6 +168,8 @@ def arm_setup(name: str, base: SearchParams, *, weights: LearnedWeights | None =
         return ArmSetup(name, dataclasses.replace(base, c_init=float(c_init)))
     if name == "gumbel":
         return ArmSetup(name, dataclasses.replace(base, arm="gumbel"), noise=gumbel_noise)
+    if name == "gumbel_greedy":  # without root noise, whatever gumbel_noise says
+        return ArmSetup(name, dataclasses.replace(base, arm="gumbel"), noise=False)
     if name in LEARNED_ARMS:
         if weights is None:
             raise ValueError(f"arm {name} needs learned search weights")

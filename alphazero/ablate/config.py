@@ -19,8 +19,11 @@ import yaml
 from alphazero.config import METHODS, ConfigError, TrainSearchConfig, build, config_path
 from nets.backends import BACKENDS
 
-ARMS = ("policy", "puct", "puct_tuned", "gumbel", "learned_readout", "learned_selection",
-        "learned")
+ARMS = ("policy", "puct", "puct_tuned", "gumbel", "gumbel_greedy", "learned_readout",
+        "learned_selection", "learned")
+"""``gumbel`` samples Gumbel noise at the root when ``gumbel_noise`` is set (Gumbel AlphaZero's
+self-play mode); ``gumbel_greedy`` never does (its best deterministic mode, as mctx runs it at
+evaluation)."""
 BASELINE = "puct_tuned"
 LEARNED_ARMS = ("learned_readout", "learned_selection", "learned")
 EVALUATION_SEED, TRAINING_SEED, TUNING_SEED = 0, 1, 2

@@ -15,6 +15,7 @@ _STYLE = {  # one colour per arm in every figure; markers and dashes keep overla
     "puct": dict(marker="s", ls=":", color="tab:orange"),
     "puct_tuned": dict(marker="o", lw=2.4, color="black"),
     "gumbel": dict(marker="^", color="tab:green"),
+    "gumbel_greedy": dict(marker="<", ls="--", color="tab:olive"),
     "learned_readout": dict(marker="v", ls="--", color="tab:red"),
     "learned_selection": dict(marker="D", ls="-.", color="tab:purple"),
     "learned": dict(marker="o", lw=1.8, color="tab:brown")}

@@ -41,7 +41,7 @@ c_grid: [0.5, 2.0]
 strata: [4, 6]
 openings: 2
 match_checkpoints: [saved]
-match_arms: [puct, gumbel, learned_readout, learned_selection, learned]
+match_arms: [puct, gumbel, gumbel_greedy, learned_readout, learned_selection, learned]
 opening_plies: [1, 2]
 opening_margin: 0
 resamples: 200
@@ -185,6 +185,8 @@ def test_untrained_learned_arms_are_puct(evaluate):
     tuned = arm_setup(BASELINE, params, c_init=3.0)
     assert tuned.params.c_init == 3.0 and tuned.params.arm == "puct"
     assert arm_setup("gumbel", params).noise and not arm_setup("puct", params).noise
+    greedy = arm_setup("gumbel_greedy", params, gumbel_noise=True)
+    assert not greedy.noise and greedy.params.arm == "gumbel"
 
 
 def test_incremental_puct_equals_fresh_searches(evaluate):
