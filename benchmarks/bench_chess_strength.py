@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import sys
 import time
 from pathlib import Path
@@ -61,8 +62,12 @@ def play_game(engine: SearchEngine, stockfish: StockfishAgent, *, engine_white: 
     else:
         white_score = 0.0 if board.turn == chess.WHITE else 1.0
     game = chess.pgn.Game.from_board(board)
-    names = ["alphazero", stockfish.name]
+    names = [f"alphazero ({engine.params.arm})", stockfish.name]
+    game.headers["Event"] = "bench_chess_strength: alphazero against Stockfish"
+    game.headers["Date"] = datetime.date.today().strftime("%Y.%m.%d")
     game.headers["White"], game.headers["Black"] = names if engine_white else names[::-1]
+    # PGN TimeControl: the engine's seconds a move ("*" for a move of fixed time, RFC: "*N")
+    game.headers["TimeControl"] = f"*{movetime:g}"
     game.headers["Result"] = {1.0: "1-0", 0.0: "0-1", 0.5: "1/2-1/2"}[white_score]
     game.headers["Termination"] = reason or "adjudicated draw at the ply limit"
     score = white_score if engine_white else 1.0 - white_score

@@ -20,6 +20,7 @@ generation goes on. Write them under ``data/`` (git-ignored): never commit large
 from __future__ import annotations
 
 import argparse
+import datetime
 import random
 import sys
 import time
@@ -68,6 +69,7 @@ def play_game(engine: chess.engine.SimpleEngine, rng: random.Random, *, levels: 
         if ply in evals:  # node's position is the one searched at this ply
             node.set_eval(evals[ply])
     game.headers["Event"] = "Stockfish self-play for pretraining"
+    game.headers["Date"] = datetime.date.today().strftime("%Y.%m.%d")
     game.headers["White"] = f"Stockfish skill {skill[chess.WHITE]} nodes {budget[chess.WHITE]}"
     game.headers["Black"] = f"Stockfish skill {skill[chess.BLACK]} nodes {budget[chess.BLACK]}"
     game.headers["Result"] = outcome.result() if outcome else "1/2-1/2"
