@@ -66,8 +66,8 @@ def play_game(engine: SearchEngine, stockfish: StockfishAgent, *, engine_white: 
     game.headers["Event"] = "bench_chess_strength: alphazero against Stockfish"
     game.headers["Date"] = datetime.date.today().strftime("%Y.%m.%d")
     game.headers["White"], game.headers["Black"] = names if engine_white else names[::-1]
-    # PGN TimeControl: the engine's seconds a move ("*" for a move of fixed time, RFC: "*N")
-    game.headers["TimeControl"] = f"*{movetime:g}"
+    # PGN TimeControl "moves/seconds": one move in the engine's seconds a move
+    game.headers["TimeControl"] = f"1/{movetime:g}"
     game.headers["Result"] = {1.0: "1-0", 0.0: "0-1", 0.5: "1/2-1/2"}[white_score]
     game.headers["Termination"] = reason or "adjudicated draw at the ply limit"
     score = white_score if engine_white else 1.0 - white_score
