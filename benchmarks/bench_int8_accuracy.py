@@ -38,6 +38,7 @@ from nets.onnx_net import OnnxPolicyValueNet, make_onnx_evaluate_fn  # noqa: E40
 from search import BatchedMCTS  # noqa: E402
 
 WAC = Path(__file__).resolve().parent.parent / "tests" / "data" / "chess" / "wacnew.epd"
+STOCKFISH = WAC.with_name("stockfish_heldout.bin")
 
 
 def networks(game_name: str, calibration_seed: int):
@@ -126,21 +127,58 @@ def chess_rows(args):
     yield paired_row(f"chess WAC puct {args.chess_sims} sims", hits)
 
 
+def stockfish_rows(args):
+    """Held-out Stockfish-labelled positions (tests/data/chess/stockfish_heldout.bin, generator
+    seed 900001: never a training seed): the share where the network's first choice is
+    Stockfish's best move, on all positions and on those where the best move is >= 200 cp
+    better than the second; the mean |value - Stockfish's expected score (W - L)|."""
+    from alphazero.train.chess_data import NO_ACTION, read_records, record_board
+    from alphazero.train.chess_labels import observations
+
+    game = get_game("chess")
+    nets = networks("chess", args.calibration_seed)
+    records = read_records(args.stockfish)
+    obs = observations(records).astype(np.float32)
+    masks = np.stack([game.legal_mask(record_board(records[i:i + 1].reshape(()), check=False))
+                      for i in range(len(records))]).astype(bool)
+    best = records["policy_actions"][np.arange(len(records)),
+                                     records["policy_probs"].astype(np.float32).argmax(1)]
+    scores = records["policy_scores"].astype(np.int64)
+    used = records["policy_actions"] != NO_ACTION
+    top2 = np.sort(np.where(used, scores, -10**6), axis=1)[:, -2:]
+    clear = (used.sum(1) >= 2) & (top2[:, 1] - top2[:, 0] >= 200)
+    target = (records["wdl"][:, 0].astype(np.float32) - records["wdl"][:, 2]) / 1000.0
+    out = {k: net.forward(obs, masks) for k, net in nets.items()}
+    yield (f"chess: {len(records)} held-out Stockfish positions ({int(clear.sum())} with one "
+           f"clearly best move); " + agreement(nets, obs, masks))
+    top1 = {k: o[0].argmax(1) == best for k, o in out.items()}
+    yield paired_row("chess Stockfish best move, policy", top1)
+    yield paired_row("chess clearly best move, policy", {k: v[clear] for k, v in top1.items()})
+    errors = {k: np.abs(o[1] - target) for k, o in out.items()}
+    d = errors["int8"] - errors["float"]
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+    yield (f"| chess value error vs Stockfish (mean abs, not a share) | {len(d)} | "
+           f"{errors['float'].mean():.3f} | {errors['int8'].mean():.3f} | {d.mean():+.3f} "
+           f"[{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] | |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--games", nargs="+", default=["connect4", "chess"],
-                   choices=["connect4", "chess"])
+    p.add_argument("--games", nargs="+", default=["connect4", "chess", "stockfish"],
+                   choices=["connect4", "chess", "stockfish"])
     p.add_argument("--positions", type=int, default=2000, help="Connect Four positions")
     p.add_argument("--seed", type=int, default=0, help="labelled positions' seed")
     p.add_argument("--sims", type=int, default=64, help="Connect Four simulations")
     p.add_argument("--search-seeds", type=int, default=2)
     p.add_argument("--chess-sims", type=int, default=200)
     p.add_argument("--wac", default=str(WAC))
+    p.add_argument("--stockfish", default=str(STOCKFISH),
+                   help="held-out Stockfish-labelled positions (alphazero.train.chess_data)")
     p.add_argument("--calibration-seed", type=int, default=0)
     args = p.parse_args()
     print("| measure | positions | float32 | int8 | int8 - float, 95% interval | differ |")
     print("|---|---:|---:|---:|---|---:|", flush=True)
-    for part in (connect4, chess_rows):
+    for part in (connect4, chess_rows, stockfish_rows):
         if part.__name__.split("_")[0] in args.games:
             for row in part(args):  # each row as soon as it is measured
                 print(row if row.startswith("|") else f"<!-- {row} -->", flush=True)
