@@ -64,9 +64,9 @@ def check_outputs(device: str, tolerance: float) -> tuple[bool, str]:
 def server_speed(device: str, worker_counts: list[int], seconds: float) -> tuple[bool, str]:
     import ray
     import torch
+    from bench_selfplay_scaling import measure
 
     from alphazero.config import load_config
-    from bench_selfplay_scaling import measure
     from games import get_game
     from nets.torch_net import PolicyValueNet
     from nets.weights import numpy_weights

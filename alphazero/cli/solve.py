@@ -21,8 +21,8 @@ def register(sub) -> None:
                        "and writes one JSON line each: the exact score of the position and of "
                        "every legal move for the side to move. A score is 0 for a draw, 22 "
                        "minus the winner's stones at the win for a win (quicker wins score "
-                       "more), negative for a loss. Positions with few stones can take minutes: each gets "
-                       "--max-seconds, then an error line saying so.")
+                       "more), negative for a loss. Positions with few stones can take "
+                       "minutes: each gets --max-seconds, then an error line saying so.")
     p.add_argument("game", choices=["connect4"], help="the game (only connect4 has a solver)")
     p.add_argument("--input", help="file of positions (default: stdin)")
     p.add_argument("--max-seconds", type=float, default=60.0,
