@@ -424,7 +424,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: '{part}' is not a section")
-        node[parts[-1]] = parse_yaml(raw, f"override {item!r}")
+        node[parts[-1]] = parse_yaml(raw, f"override of {key.strip()!r}")
     return data
 
 

@@ -291,9 +291,9 @@ def test_analyse_lines_before_a_bad_byte_are_answered(files, monkeypatch, capsys
     path = files["dir"] / "mixed.txt"
     path.write_bytes(b"44\n4\xe9\n")
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code = main(["analyse", "connect4", "--input", str(path), "--sims", "2"])
+    code = main(["analyse", "connect4", "--input", str(path), "--sims", "2", "--batch", "1"])
     out, err = capsys.readouterr()
-    assert code == 2 and len(out.splitlines()) == 1  # the good line's answer is kept
+    assert code == 2 and len(out.splitlines()) == 1  # answers of earlier batches are kept
     assert "line 2" in err
 
 
@@ -307,5 +307,6 @@ def test_resume_refuses_hostile_checkpoint(files, tmp_path):
     done = _subprocess(["train", "--resume", str(run), "--no-progress"], b"")
     err = done.stderr.decode()
     assert done.returncode != 0 and "Traceback" not in err, err
-    assert len(_error_lines(err.splitlines())) == 1, err
-    assert not files["marker"].exists()
+    # the driver warns of each unreadable checkpoint it skips, then ends in one error line
+    assert [ln for ln in err.splitlines() if ln.startswith("alphazero train: error:")], err
+    assert "could run code" in err and not files["marker"].exists()
