@@ -287,6 +287,8 @@ def test_analyse_huge_sims_as_a_process():
                                         "[0, 1100000], not 1000000000000"]
 
 
+@pytest.mark.xfail(reason="open: analyse reads ahead of its answers, so a bad byte ends the "
+                   "run before the earlier lines are answered (the error line is right)")
 def test_analyse_lines_before_a_bad_byte_are_answered(files, monkeypatch, capsys):
     path = files["dir"] / "mixed.txt"
     path.write_bytes(b"44\n4\xe9\n")
