@@ -22,13 +22,81 @@ import yaml
 
 from nets.backends import BACKENDS
 from nets.config import NetworkConfig
-from search.params import SearchParams
+from search.params import MAX_SIMULATIONS, SearchParams
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 class ConfigError(ValueError):
     """A config file or override that cannot be used, with the offending key named."""
+
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file larger than this (1 MiB; the shipped ones are ~2 KB) is refused unread."""
+MAX_YAML_NODES = 100_000
+"""Values a config may expand to, aliases (``*name``) counted each time they are used (the
+shipped configs hold ~150). The limit stops an alias bomb ("billion laughs": a few lines of
+nested aliases that expand to billions of values) before anything walks, prints or copies
+what it expands to."""
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values under ``node`` with every alias expanded, counted without expanding (memoised:
+    an alias is the same node object as its anchor)."""
+    key = id(node)
+    if key not in sizes:
+        sizes[key] = 1  # a recursive alias counts once, not forever
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total += _expanded_size(child, sizes)
+            if total > MAX_YAML_NODES:
+                break
+        sizes[key] = total
+    return sizes[key]
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` of ``text`` refusing more than MAX_YAML_NODES expanded values;
+    ConfigError naming ``where``."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise ConfigError(f"{where} expands to more than {MAX_YAML_NODES} values (YAML "
+                              "aliases used over and over: an alias bomb?): refused")
+        return loader.construct_document(node)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{where} is not valid YAML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{where} is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML data of the config file ``path``: at most MAX_CONFIG_BYTES of UTF-8 text and
+    MAX_YAML_NODES values, else a one-line ConfigError (also for a missing file)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES} bytes")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {raw[err.start]:#04x} "
+                          f"at offset {err.start})") from None
+    return parse_yaml(text, str(path))
 
 
 @dataclass(frozen=True)
@@ -90,6 +158,11 @@ class SelfPlayConfig:
         if self.simulations < 0 or self.fast_simulations < 0 or self.report_seconds <= 0:
             raise ValueError("selfplay.simulations and fast_simulations must be >= 0, "
                              "report_seconds > 0")
+        if max(self.simulations, self.fast_simulations) > MAX_SIMULATIONS:
+            raise ValueError(f"selfplay.simulations and fast_simulations must be <= "
+                             f"{MAX_SIMULATIONS}")
+        if self.temperature_moves < 0 or self.inference_wait_ms < 0:
+            raise ValueError("selfplay.temperature_moves and inference_wait_ms must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -164,6 +237,10 @@ class TrainConfig:
             raise ValueError("train.minutes must be >= 0")
         if self.eval_simulations < 0 or self.eval_history < 0 or self.eval_every < 0:
             raise ValueError("train.eval_simulations, eval_history and eval_every must be >= 0")
+        if self.eval_simulations > MAX_SIMULATIONS:
+            raise ValueError(f"train.eval_simulations must be <= {MAX_SIMULATIONS}")
+        if self.eval_games < 1 or self.min_buffer < 0:
+            raise ValueError("train.eval_games must be >= 1 and train.min_buffer >= 0")
         if self.min_buffer > self.buffer_size:
             raise ValueError("train.min_buffer cannot exceed train.buffer_size")
 
@@ -209,6 +286,19 @@ class TrainSearchConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if not self.budgets or not all(1 <= b <= MAX_SIMULATIONS for b in self.budgets):
+            raise ValueError(f"train-search budgets must be in [1, {MAX_SIMULATIONS}], not "
+                             f"{self.budgets}")
+        for name in ("positions", "positions_per_batch", "iterations",
+                     "decisions_per_simulation"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train-search {name} must be >= 1, not {getattr(self, name)}")
+        if not (self.lr > 0 and self.temperature > 0 and self.readout_temperature > 0
+                and self.regularization >= 0):
+            raise ValueError("train-search lr, temperature and readout_temperature must be > 0, "
+                             "regularization >= 0")
+        if not self.depth_weights or min(self.depth_weights) < 0 or sum(self.depth_weights) <= 0:
+            raise ValueError("train-search depth_weights must be >= 0 with a positive sum")
 
 
 @dataclass(frozen=True)
@@ -334,10 +424,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: '{part}' is not a section")
-        try:
-            node[parts[-1]] = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"override {item!r}: bad value ({err})") from None
+        node[parts[-1]] = parse_yaml(raw, f"override of {key.strip()!r}")
     return data
 
 
@@ -353,12 +440,24 @@ def load_config(name_or_path: str, overrides: list[str] | None = None) -> Config
     path = config_path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not "
+                          f"{type(data).__name__}")
     data = apply_overrides(data, overrides or [])
-    return build(Config, data)
+    config = build(Config, data)
+    check_game(config.game)
+    return config
+
+
+def check_game(name: str) -> None:
+    """ConfigError unless ``name`` is a registered game (read when a config is loaded, so a
+    game registered by the user's own code counts)."""
+    from games import game_names
+
+    if name not in game_names():
+        raise ConfigError(f"config key 'game': unknown game {name!r}; choose one of "
+                          f"{', '.join(game_names())}")
 
 
 def to_dict(config: Any) -> dict:

@@ -29,6 +29,7 @@ import collections
 import dataclasses
 import os
 import pickle
+import re
 import struct
 import zipfile
 import zlib
@@ -109,7 +110,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     except pickle.UnpicklingError as e:
         raise CheckpointError(
             f"checkpoint {path} is corrupt or holds objects that weights_only loading refuses "
-            f"(store them as tensors or plain Python values): {_unpickling_reason(e)}"
+            f"(store them as tensors or plain Python values): {unpickling_reason(e)}"
         ) from e
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise CheckpointError(_corrupt_message(path, e)) from e
@@ -151,6 +152,9 @@ def network_shape(
         num_actions = int(checkpoint["num_actions"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path} has a bad network config: {e}") from e
+    if num_actions < 1 or len(observation_shape) != 3 or min(observation_shape) < 1:
+        raise CheckpointError(f"checkpoint {path} has a bad shape: num_actions {num_actions}, "
+                              f"observation_shape {observation_shape} (all must be >= 1)")
     return config, observation_shape, num_actions  # type: ignore[return-value]
 
 
@@ -306,10 +310,14 @@ def first_line(error: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _unpickling_reason(error: pickle.UnpicklingError) -> str:
+def unpickling_reason(error: pickle.UnpicklingError) -> str:
     """The useful part of torch's long weights_only error ("Unsupported global: ...")."""
     marker = "WeightsUnpickler error:"
     text = str(error)
+    found = re.search(r"unsupported GLOBAL (\S+)", text, re.IGNORECASE)
+    if found:  # what a hostile file (a __reduce__ calling os.system, say) looks like
+        return (f"it names {found.group(1)}, which could run code when loaded: refused, "
+                "nothing was run")
     if marker not in text:
         return first_line(error)
     reason = text.split(marker, 1)[1].strip().splitlines()[0]

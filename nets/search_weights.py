@@ -8,6 +8,7 @@ networks and reads and writes the ``.pt`` file that ``alphazero train-search`` m
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nets.checkpoint import CheckpointError, atomic_torch_save
+from nets.checkpoint import CheckpointError, atomic_torch_save, unpickling_reason
 from search.learned import (
     HIDDEN,
     NUM_READOUT_FEATURES,
@@ -81,6 +82,10 @@ class LearnedSearch:
             raise CheckpointError(f"learned search weights not found: {path}")
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:  # weights_only refused a global
+            raise CheckpointError(f"learned search weights {path} are corrupt or hold objects "
+                                  f"weights_only loading refuses: {unpickling_reason(err)}"
+                                  ) from None
         except Exception as err:  # torch raises several types for truncated files
             raise CheckpointError(f"learned search weights {path} are truncated or corrupt: "
                                   f"{type(err).__name__}") from None

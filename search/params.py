@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ARMS = ("puct", "gumbel", "learned")
+MAX_SIMULATIONS = 1_100_000
+"""Most simulations one search may run (the UCI ``Simulations`` option's maximum). The tree is
+preallocated, about 32 bytes a node plus the edges of its legal moves, so one search at this
+budget holds ~100 MB for Connect Four; a larger request is refused, not left to run out of
+memory."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,16 @@ class SearchParams:
     def __post_init__(self) -> None:
         if self.arm not in ARMS:
             raise ValueError(f"search.arm must be one of {', '.join(ARMS)}, not {self.arm!r}")
-        if self.simulations < 0:
-            raise ValueError(f"search.simulations must be >= 0, not {self.simulations}")
+        if not 0 <= self.simulations <= MAX_SIMULATIONS:
+            raise ValueError(f"search.simulations must be in [0, {MAX_SIMULATIONS}], not "
+                             f"{self.simulations}")
+        for name, low, strict in (("c_init", 0.0, False), ("c_base", 0.0, True),
+                                  ("virtual_loss", 0.0, False), ("gumbel_c_visit", 0.0, False),
+                                  ("gumbel_c_scale", 0.0, True)):
+            value = getattr(self, name)
+            if not (value > low if strict else value >= low):
+                raise ValueError(f"search.{name} must be {'>' if strict else '>='} {low:g}, "
+                                 f"not {value}")
         if not 1 <= self.leaves_per_step <= 8192:  # pending visits are counted in int16
             raise ValueError("search.leaves_per_step must be in [1, 8192], not "
                              f"{self.leaves_per_step}")

@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from alphazero.config import METHODS, ConfigError, TrainSearchConfig, build, config_path
+from alphazero.config import (
+    METHODS,
+    ConfigError,
+    TrainSearchConfig,
+    build,
+    config_path,
+    read_yaml,
+)
 from nets.backends import BACKENDS
+from search.params import MAX_SIMULATIONS
 
 ARMS = ("policy", "puct", "puct_tuned", "gumbel", "gumbel_greedy", "learned_readout",
         "learned_selection", "learned")
@@ -54,6 +60,7 @@ class LearnedTraining:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"train.method must be {' or '.join(METHODS)}, not {self.method!r}")
+        self.search_config()  # its own bounds (budgets, counts) hold here too
 
     def search_config(self) -> TrainSearchConfig:
         """These settings as the trainer's config (the other fields at their defaults)."""
@@ -164,6 +171,8 @@ class AblationConfig:
                 raise ValueError(f"{name} must be >= 1")
         if self.boundary.max_budget < 1 or self.boundary.positions < 1:
             raise ValueError("boundary.max_budget and boundary.positions must be >= 1")
+        if max(max(self.budgets), self.boundary.max_budget) > MAX_SIMULATIONS:
+            raise ValueError(f"budgets and boundary.max_budget must be <= {MAX_SIMULATIONS}")
 
     @property
     def learned_label(self) -> str:
@@ -219,11 +228,7 @@ def load_ablation_config(name_or_path: str, *, quick: bool = False) -> AblationC
     path = ablation_config_path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"ablation config {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    cfg = build(AblationConfig, data)
+    cfg = build(AblationConfig, read_yaml(path) or {})
     return quick_config(cfg) if quick else cfg
 
 

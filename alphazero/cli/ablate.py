@@ -39,6 +39,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         report_from_results,
         run_ablation,
     )
+    from alphazero.cli.common import writable_dir
     from alphazero.train.rundir import new_run_dir
 
     cfg = load_ablation_config(args.config, quick=args.quick)
@@ -54,7 +55,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         for path in paths:
             print(path)
         return 0
-    out = Path(args.out) if args.out else new_run_dir(f"ablate-{cfg.game}")
+    out = writable_dir(args.out or new_run_dir(f"ablate-{cfg.game}"), "--out")
     if args.study == "arms":
         count, budgets = len(cfg.checkpoints), f"{list(cfg.budgets)}"
     else:

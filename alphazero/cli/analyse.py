@@ -9,6 +9,8 @@ from alphazero.cli.common import (
     EXIT_BAD_INPUT,
     UsageError,
     add_engine_flags,
+    check_simulations,
+    check_threads,
     open_input,
     say,
     write_json,
@@ -38,8 +40,11 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     config = load_config(args.config or args.game, args.set)
     if config.game != args.game:
         raise UsageError(f"config {args.config} is for {config.game}, not {args.game}")
-    if args.sims is not None and args.sims < 0:
-        raise UsageError("--sims must be >= 0")
+    check_simulations(args.sims)
+    check_threads(args.threads)
+    if args.batch < 1:
+        raise UsageError(f"--batch must be >= 1, not {args.batch}")
+    lines = open_input(args.input)  # a missing file or a directory: before the network loads
     game = get_game(args.game)
     setup = search_setup(game, config.network, config.search, checkpoint=args.checkpoint,
                          arm=args.search, simulations=args.sims,
@@ -49,7 +54,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     say(f"analyse {game.name}: {setup.source}; {params.arm} search, {params.simulations} "
         "simulations")
     failed = False
-    for record in analyse_lines(game, open_input(args.input), setup.evaluate, params,
+    for record in analyse_lines(game, lines, setup.evaluate, params,
                                 chunk_size=args.batch, learned=setup.learned):
         failed |= "error" in record
         write_json(record, sys.stdout)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from alphazero.config import field_docs
 from nets.backends import BACKENDS
 from search import ARMS
+from search.params import MAX_SIMULATIONS
 
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
@@ -27,12 +31,64 @@ def say(message: str) -> None:
 
 
 def open_input(path: str | None) -> Iterable[str]:
+    """The lines of the file ``path`` (None or "-": stdin), which must be UTF-8 text: a byte
+    that is not ends the input with a UsageError naming its line (the lines before it have
+    been handled and written)."""
     if path is None or path == "-":
-        return sys.stdin
+        return _utf8_lines(sys.stdin, "stdin")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot read {path}: it is a directory")
     try:
-        return open(path, encoding="utf-8")
+        return _utf8_lines(open(path, encoding="utf-8"), path)
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _utf8_lines(stream: TextIO, name: str) -> Iterator[str]:
+    number = 0
+    try:
+        for number, line in enumerate(stream, 1):
+            yield line
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{name} is not UTF-8 text: line {number + 1} holds byte "
+                         f"{err.object[err.start]:#04x}") from None
+
+
+def check_threads(threads: int | None, flag: str = "--threads") -> None:
+    if threads is not None and threads < 1:
+        raise UsageError(f"{flag} must be >= 1, not {threads}")
+
+
+def check_simulations(sims: int | None, flag: str = "--sims", low: int = 0) -> None:
+    """UsageError unless ``sims`` (None: not given) is in [low, MAX_SIMULATIONS]."""
+    if sims is not None and not low <= sims <= MAX_SIMULATIONS:
+        raise UsageError(f"{flag} must be in [{low}, {MAX_SIMULATIONS}], not {sims}")
+
+
+def writable_dir(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` as a directory that exists (made if need be) and takes files: checked before
+    any work starts, so a bad ``--run-dir`` or ``--out`` costs nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot write there: {err.strerror}") from None
+    return path
+
+
+def writable_file(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` checked to be a file that can be written (its directory made if need be),
+    before the work whose result it will hold; the file itself is not created."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory, not a file")
+    writable_dir(path.parent, f"{flag} {path}: directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {path}: cannot write there: permission denied")
+    return path
 
 
 def plural(count: int, word: str) -> str:

@@ -45,21 +45,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from alphazero.cli.common import UsageError, plural
+    import numpy as np
+
+    from alphazero.cli.common import UsageError, check_simulations, plural, writable_file
     from alphazero.config import load_config
     from alphazero.eval.agents import parse_agent_spec
     from alphazero.eval.elo import format_elo
     from alphazero.eval.matches import agent_seed, match_pgn, play_match
     from games import capabilities, get_game
+    from games.base import random_opening
 
     if args.games < 1:
         raise UsageError("--games must be >= 1")
-    if args.sims is not None and args.sims < 0:
-        raise UsageError("--sims must be >= 0")
+    check_simulations(args.sims)
     if args.opening_plies is not None and args.opening_plies < 0:
         raise UsageError("--opening-plies must be >= 0")
+    if args.max_plies is not None and args.max_plies < 1:
+        raise UsageError(f"--max-plies must be >= 1, not {args.max_plies}")
+    if args.pgn is not None:  # before the games are played
+        writable_file(args.pgn, "--pgn")
     game = get_game(args.game)
     config = load_config(game.name, args.set)  # ConfigError: a clear message from main
+    caps = capabilities(game)
+    plies = caps.default_opening_plies if args.opening_plies is None else args.opening_plies
+    try:  # an opening too long for the game: said before any agent loads
+        random_opening(game, plies, np.random.default_rng(args.seed))
+    except ValueError as err:
+        raise UsageError(f"--opening-plies {plies}: {err}") from None
     agents = []
     try:
         for which, spec in (("a", args.a), ("b", args.b)):
@@ -69,8 +81,6 @@ def cmd_match(args: argparse.Namespace) -> int:
                                            backend=args.backend or config.backend))
     except ValueError as err:
         raise UsageError(f"--{which}: {err}") from None
-    caps = capabilities(game)
-    plies = caps.default_opening_plies if args.opening_plies is None else args.opening_plies
     max_plies = args.max_plies or caps.match_max_plies
     if game.name == "connect4" and plies < 12 and "solver" in (args.a, args.b):
         print("note: the Connect Four solver takes seconds to minutes a move before about 12 "

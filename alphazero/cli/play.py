@@ -6,7 +6,13 @@ import argparse
 import datetime
 import sys
 
-from alphazero.cli.common import UsageError, add_engine_flags
+from alphazero.cli.common import (
+    UsageError,
+    add_engine_flags,
+    check_simulations,
+    check_threads,
+    writable_file,
+)
 from games import GAME_NAMES, capabilities
 
 COLORS = {"first": 0, "white": 0, "x": 0, "second": 1, "black": 1, "o": 1}
@@ -40,8 +46,8 @@ def build_engine(game_name: str, *, checkpoint: str | None, sims: int | None,
     config = load_config(config_name or game_name, overrides)
     if config.game != game_name:
         raise UsageError(f"config {config_name} is for {config.game}, not {game_name}")
-    if sims is not None and sims < 1:
-        raise UsageError("--sims must be >= 1")
+    check_simulations(sims, low=1)
+    check_threads(threads)
     # ONNX Runtime (or numpy) when the checkpoint allows: no torch import, and the fastest
     setup = search_setup(get_game(game_name), config.network, config.search,
                          checkpoint=checkpoint, arm=search_arm, simulations=sims,
@@ -53,6 +59,8 @@ def build_engine(game_name: str, *, checkpoint: str | None, sims: int | None,
 def cmd_play(args: argparse.Namespace) -> int:
     from alphazero.play.terminal import play_session
 
+    if args.pgn is not None:  # before the game: a game played cannot then be lost
+        writable_file(args.pgn, "--pgn")
     engine, params, source = build_engine(
         args.game, checkpoint=args.checkpoint, sims=args.sims, search_arm=args.search,
         config_name=args.config, overrides=args.set, threads=args.threads, seed=args.seed,

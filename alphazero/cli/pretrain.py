@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from alphazero.cli.common import UsageError, add_field_flag
+from alphazero.cli.common import UsageError, add_field_flag, check_threads, writable_file
 from alphazero.config import PretrainOptions
 
 
@@ -54,7 +55,15 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         raise UsageError("--holdout-every must be >= 0")
     if args.minutes is not None and args.minutes <= 0:
         raise UsageError("--minutes must be > 0")
-    torch.set_num_threads(max(1, args.threads))
+    check_threads(args.threads)
+    for name in ("batch", "buffer", "checkpoint_every"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a finite number > 0, not {args.lr}")
+    writable_file(args.out, "--out")  # before hours of training, not after
+    torch.set_num_threads(args.threads)
     options = PretrainOptions(
         steps=args.steps, batch_size=args.batch or config.train.batch_size, lr=args.lr,
         weight_decay=config.train.weight_decay, value_loss_weight=config.train.value_loss_weight,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
-from alphazero.cli.common import UsageError, say
+from alphazero.cli.common import UsageError, say, writable_dir
 
 
 class _TqdmHandler(logging.Handler):
@@ -68,6 +69,7 @@ def resolve_run(args: argparse.Namespace):
         run_dir = Path(args.resume)
         if not (run_dir / "config.yaml").is_file():
             raise UsageError(f"{run_dir} is not a run directory (no config.yaml)")
+        writable_dir(run_dir, "--resume")
         config = rundir.read_config(run_dir, args.set)
         if args.config and load_config(args.config).game != config.game:
             raise UsageError(f"{run_dir} is a {config.game} run, not {args.config}")
@@ -75,7 +77,7 @@ def resolve_run(args: argparse.Namespace):
     if not args.config:
         raise UsageError("give a CONFIG (a file or a game name) or --resume RUN_DIR")
     config = load_config(args.config, args.set)
-    run_dir = Path(args.run_dir) if args.run_dir else rundir.new_run_dir(config.game)
+    run_dir = writable_dir(args.run_dir or rundir.new_run_dir(config.game), "--run-dir")
     if rundir.list_checkpoints(run_dir):
         raise UsageError(
             f"{run_dir} already holds checkpoints: continue it with --resume {run_dir}"
@@ -99,7 +101,33 @@ def choose_ray_auth(address: str | None) -> None:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
+RAY_ADDRESS_WORDS = ("auto", "local")
+"""``--address`` values Ray resolves itself (the cluster this machine last started; a new
+local instance), which are not probed."""
+PROBE_SECONDS = 5.0
+
+
+def check_address(address: str | None) -> None:
+    """UsageError for a ``--address`` that is not HOST:PORT (or ray://HOST:PORT, auto, local)
+    or where nothing accepts a connection, found in at most PROBE_SECONDS before Ray starts:
+    Ray itself retries for about a minute, logging some twenty lines, then raises."""
+    if address is None or address in RAY_ADDRESS_WORDS:
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379), "
+                         "ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as err:
+        reason = err.strerror or str(err) or type(err).__name__
+        raise UsageError(f"--address {address}: no Ray cluster answers there "
+                         f"({reason})") from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    check_address(args.address)
     config, run_dir, resume = resolve_run(args)
     choose_ray_auth(args.address)
     handler = _TqdmHandler()
@@ -115,6 +143,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                        progress=not args.no_progress)
     except TrainingError as err:  # the run cannot go on: one line, not a traceback
         say(f"alphazero train: error: {err}")
+        return 1
+    except ConnectionError as err:  # a cluster that answered the probe, then not Ray
+        say(f"alphazero train: error: cannot join the Ray cluster at {args.address}: "
+            f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}")
         return 1
     print(result.summary(), flush=True)
     return 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from pathlib import Path
 
-from alphazero.cli.common import UsageError, add_field_flag
+from alphazero.cli.common import UsageError, add_field_flag, writable_dir, writable_file
 from alphazero.config import METHODS, TrainSearchConfig
 
 
@@ -94,13 +93,19 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     if game.name == "chess":
         raise UsageError("train-search supports connect4 and tictactoe so far")
     budgets = _budgets(args.budgets)
+    try:  # every bound of the training settings, before any work
+        cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions=args.positions,
+                                positions_per_batch=args.batch, iterations=args.iterations,
+                                seed=args.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     teacher = args.teacher
     if teacher == "auto":
         teacher = "solver" if game.name in ("connect4", "tictactoe") else "search"
     evaluate, _ = resolve_evaluate(game, config.network, args.checkpoint)
-    run_dir = Path(args.run_dir or f"runs/{game.name}-search-{time.strftime('%Y%m%d-%H%M%S')}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    out = Path(args.out) if args.out else run_dir / "search.pt"
+    run_dir = writable_dir(args.run_dir or f"runs/{game.name}-search-"
+                           f"{time.strftime('%Y%m%d-%H%M%S')}", "--run-dir")
+    out = writable_file(args.out, "--out") if args.out else run_dir / "search.pt"
     print(f"train-search {game.name}: network {args.checkpoint}, teacher {teacher}, method "
           f"{args.method}, budgets {budgets}, run dir {run_dir}", flush=True)
     states, costs = training_positions(game, evaluate, config.search, args.positions, teacher,
@@ -108,9 +113,6 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     held_states, held_costs = training_positions(game, evaluate, config.search,
                                                  min(500, args.positions), teacher, budgets,
                                                  args.seed + 100)
-    cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions=args.positions,
-                            positions_per_batch=args.batch, iterations=args.iterations,
-                            seed=args.seed)
     writer = SummaryWriter(str(run_dir))
     bar = tqdm(total=args.iterations, desc="train-search", unit="it")
 

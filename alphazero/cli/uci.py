@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alphazero.cli.common import add_engine_flags
+from alphazero.cli.common import add_engine_flags, check_threads
 
 
 def register(subparsers) -> None:
@@ -22,6 +22,12 @@ def register(subparsers) -> None:
 def cmd_uci(args: argparse.Namespace) -> int:
     from alphazero.uci.protocol import UCIEngine
 
+    check_threads(args.threads)
+    # A line that is not UTF-8 (whatever PYTHONIOENCODING says) reaches the protocol with
+    # U+FFFD in place of its bad bytes: an unknown command or a bad move, answered like any
+    # other, rather than a UnicodeDecodeError that ends the engine mid-game.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     engine = UCIEngine(sys.stdout, checkpoint=args.checkpoint, config=args.config,
                        overrides=args.set, threads=args.threads, backend=args.backend)
     engine.run(iter(sys.stdin.readline, ""))

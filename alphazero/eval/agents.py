@@ -28,6 +28,7 @@ from alphazero.searcher import search_setup
 from games import get_game
 from games.base import Game
 from search import SearchParams
+from search.params import MAX_SIMULATIONS
 
 SPEC_FORMS = "random, rollout:N, solver, stockfish:LEVEL, net[:SIMS[:ARM]], PATH.pt[:SIMS[:ARM]]"
 SPEC_ARMS = ("puct", "gumbel")
@@ -108,13 +109,16 @@ def _bad(spec: str, reason: str) -> ValueError:
     return ValueError(f"bad agent spec {spec!r}: {reason} (expected {SPEC_FORMS})")
 
 
-def _positive_int(spec: str, text: str, what: str, *, allow_zero: bool = False) -> int:
+def _positive_int(spec: str, text: str, what: str, *, allow_zero: bool = False,
+                  high: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise _bad(spec, f"{what} must be an integer, not {text!r}") from None
     if value < (0 if allow_zero else 1):
         raise _bad(spec, f"{what} must be {'>= 0' if allow_zero else '>= 1'}, not {value}")
+    if high is not None and value > high:
+        raise _bad(spec, f"{what} must be <= {high}, not {value}")
     return value
 
 
@@ -122,7 +126,8 @@ def _search_suffix(spec: str, args: list[str]) -> tuple[int | None, str | None]:
     """``[]``, ``[SIMS]`` or ``[SIMS, ARM]`` -> (simulations or None, arm or None)."""
     if len(args) > 2:
         raise _bad(spec, "too many ':' fields")
-    sims = _positive_int(spec, args[0], "the simulation count", allow_zero=True) if args else None
+    sims = _positive_int(spec, args[0], "the simulation count", allow_zero=True,
+                         high=MAX_SIMULATIONS) if args else None
     arm = args[1].lower() if len(args) == 2 else None
     if arm is not None and arm not in SPEC_ARMS:
         raise _bad(spec, f"the search arm must be {' or '.join(SPEC_ARMS)}, not {args[1]!r}")
@@ -167,7 +172,8 @@ def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = 
     if head == "rollout":
         if len(args) != 1:
             raise _bad(spec, "give the simulations per move, e.g. rollout:200")
-        return RolloutAgent(game, _positive_int(spec, args[0], "the rollout budget"), seed=seed,
+        budget = _positive_int(spec, args[0], "the rollout budget", high=MAX_SIMULATIONS)
+        return RolloutAgent(game, budget, seed=seed,
                             name=spec)
     if head == "stockfish":
         if len(args) != 1:

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import chess
-import yaml
 
-from alphazero.config import load_config
+from alphazero.config import load_config, read_yaml
 from alphazero.play.engine import SearchEngine
 from alphazero.searcher import SearchSetup, search_setup
 from alphazero.uci.tree import read_root
@@ -32,10 +31,10 @@ def default_search_settings(config_name: str) -> tuple[int, str]:
     if path.suffix not in (".yaml", ".yml") and not path.exists():
         path = Path(__file__).resolve().parent.parent / "configs" / f"{config_name}.yaml"
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml(path) or {}
         search = data.get("search") or {}
         return int(search.get("simulations", 800)), str(search.get("arm", "puct"))
-    except (OSError, yaml.YAMLError, ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError):  # ConfigError: load_config says it
         return 800, "puct"
 
 
