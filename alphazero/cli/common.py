@@ -31,27 +31,37 @@ def say(message: str) -> None:
 
 
 def open_input(path: str | None) -> Iterable[str]:
-    """The lines of the file ``path`` (None or "-": stdin), which must be UTF-8 text: a byte
-    that is not ends the input with a UsageError naming its line (the lines before it have
-    been handled and written)."""
+    """The lines of the file ``path`` (None or "-": stdin), decoded one by one as UTF-8: a line
+    that is not UTF-8 comes as an `UndecodedLine`, whose ``error`` names its line and byte, so
+    the commands answer it with an error record and go on (nothing before or after is lost)."""
     if path is None or path == "-":
-        return _utf8_lines(sys.stdin, "stdin")
+        return _utf8_lines(getattr(sys.stdin, "buffer", sys.stdin), "stdin")
     if os.path.isdir(path):
         raise UsageError(f"cannot read {path}: it is a directory")
     try:
-        return _utf8_lines(open(path, encoding="utf-8"), path)
+        return _utf8_lines(open(path, "rb"), path)
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
 
 
-def _utf8_lines(stream: TextIO, name: str) -> Iterator[str]:
-    number = 0
-    try:
-        for number, line in enumerate(stream, 1):
+class UndecodedLine(str):
+    """A line that is not UTF-8: its text with the bad bytes replaced, and ``error``."""
+
+    error: str
+
+
+def _utf8_lines(stream, name: str) -> Iterator[str]:
+    for number, raw in enumerate(stream, 1):
+        if isinstance(raw, str):  # a text stream (tests give io.StringIO)
+            yield raw
+            continue
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = UndecodedLine(raw.decode("utf-8", errors="replace"))
+            line.error = (f"{name} line {number} is not UTF-8 text (byte "
+                          f"{err.object[err.start]:#04x})")
             yield line
-    except UnicodeDecodeError as err:
-        raise UsageError(f"{name} is not UTF-8 text: line {number + 1} holds byte "
-                         f"{err.object[err.start]:#04x}") from None
 
 
 def check_threads(threads: int | None, flag: str = "--threads") -> None:

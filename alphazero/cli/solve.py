@@ -41,6 +41,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     failed = False
     for raw in open_input(args.input):
         text = raw.rstrip("\r\n").strip()
+        if getattr(raw, "error", None) is not None:  # not UTF-8 (open_input)
+            failed = True
+            write_json({"position": text, "error": raw.error}, sys.stdout)
+            continue
         try:
             move_scores, nodes, seconds = analyse_in_time(solver, text, args.max_seconds)
         except GameError as err:

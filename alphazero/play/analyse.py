@@ -25,6 +25,10 @@ def parse_lines(game: Game, lines: Iterable[str]) -> Iterator[tuple[str, Any, st
     caps = capabilities(game)
     for raw in lines:
         text = raw.rstrip("\r\n").strip()
+        undecoded = getattr(raw, "error", None)  # a line that was not text (cli.open_input)
+        if undecoded is not None:
+            yield text, None, undecoded
+            continue
         try:
             if not text and not caps.empty_position_allowed:
                 raise GameError(f"empty line: give {caps.position_notation}")

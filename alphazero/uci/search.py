@@ -22,14 +22,15 @@ from typing import Any
 import chess
 
 from alphazero.uci.tree import WIN, RootReport, principal_line, read_root
+from search.params import MAX_SIMULATIONS
 
-MAX_SIMULATIONS = 1_100_000
-"""Most simulations of one search without a node limit (infinite, ponder, a long clock); then
-the search waits. A chess tree takes about 1.25 kB a simulation (32 bytes an edge, ~35 legal
-moves a node, and a 104-byte packed position: BENCHMARKS.md, "Chess tree memory"), so this is
-about 1.4 GB (1.7 GB at 45 moves a node), and ~1.8 GB for a moment when the edge pool doubles
-(the copy holds both); at ~1,800 simulations/s (ONNX Runtime) that is ten minutes of search.
-It was 300,000 when a node kept a whole board with its move stack (~6.7 kB)."""
+# MAX_SIMULATIONS (search.params; also the Simulations option's maximum) caps a search
+# without a node limit (infinite, ponder, a long clock); then the search waits. A chess tree
+# takes about 1.1-1.3 kB a simulation (32 bytes an edge, ~30-35 legal moves a node, and a
+# 104-byte packed position: BENCHMARKS.md, "Chess tree memory"), so the cap is about 1.25-1.4
+# GB (1.7 GB at 45 moves a node), and ~1.8 GB for a moment when the edge pool doubles (the
+# copy holds both); at ~1,800 simulations/s (ONNX Runtime) that is ten minutes of search.
+# It was 300,000 when a node kept a whole board with its move stack (~6.7 kB).
 DEFAULT_NPS = 200.0  # simulations per second assumed before the first search measures it
 INFO_INTERVAL = 0.5  # seconds between info lines
 REPORT_INTERVAL = 0.1  # seconds between reading the tree's proof and visits on a clock

@@ -10,6 +10,7 @@ see); a few run as real processes where the process boundary is the point (stdin
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import subprocess
@@ -104,16 +105,12 @@ ROWS = [
                                  "--sims", "4"], "44\n"),
     ("analyse-threads-neg", ["analyse", "connect4", "--threads", "-3", "--sims", "4"], "44\n"),
     ("analyse-batch-0", ["analyse", "connect4", "--batch", "0"], "44\n"),
-    ("analyse-input-binary", ["analyse", "connect4", "--input", "{binary}", "--sims", "4"], ""),
-    ("analyse-input-latin1", ["analyse", "connect4", "--input", "{latin1}", "--sims", "4"], ""),
     ("analyse-input-dir", ["analyse", "connect4", "--input", "{dir}"], ""),
     ("analyse-negative-actions-torch", ["analyse", "connect4", "--checkpoint",
                                         "{negative_actions}", "--backend", "torch"], "44\n"),
     ("analyse-negative-actions", ["analyse", "connect4", "--checkpoint", "{negative_actions}"],
      "44\n"),
     # solve
-    ("solve-input-binary", ["solve", "connect4", "--input", "{binary}"], ""),
-    ("solve-input-latin1", ["solve", "connect4", "--input", "{latin1}"], ""),
     ("solve-max-seconds-neg", ["solve", "connect4", "--max-seconds", "-1"], "44\n"),
     # play
     ("play-pgn-dir", ["play", "chess", "--pgn", "{dir}", "--sims", "2"], "e4\nquit\n"),
@@ -287,16 +284,35 @@ def test_analyse_huge_sims_as_a_process():
                                         "[0, 1100000], not 1000000000000"]
 
 
-@pytest.mark.xfail(reason="open: analyse reads ahead of its answers, so a bad byte ends the "
-                   "run before the earlier lines are answered (the error line is right)")
-def test_analyse_lines_before_a_bad_byte_are_answered(files, monkeypatch, capsys):
-    path = files["dir"] / "mixed.txt"
-    path.write_bytes(b"44\n4\xe9\n")
+@pytest.mark.parametrize("command", ["analyse", "solve"])
+@pytest.mark.parametrize("name", ["binary", "latin1"])
+def test_input_files_that_are_not_text_are_answered_line_by_line(files, monkeypatch, capsys,
+                                                                  command, name):
+    """A binary or Latin-1 --input: every line gets a JSON answer (an error record for a line
+    that is not UTF-8 or not a position), exit 1, no traceback."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code = main(["analyse", "connect4", "--input", str(path), "--sims", "2", "--batch", "1"])
+    extra = ["--sims", "2"] if command == "analyse" else []
+    code = main([command, "connect4", "--input", str(files[name]), *extra])
     out, err = capsys.readouterr()
-    assert code == 2 and len(out.splitlines()) == 1  # answers of earlier batches are kept
-    assert "line 2" in err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and records and "Traceback" not in err
+    assert any("is not UTF-8" in r.get("error", "") for r in records)
+
+
+@pytest.mark.parametrize("command", ["analyse", "solve"])
+def test_a_line_that_is_not_utf8_is_answered_with_an_error_and_nothing_is_lost(
+        files, monkeypatch, capsys, command):
+    path = files["dir"] / "mixed.txt"
+    path.write_bytes(b"2252576253462244111563365343671351441\n4\xe9\n"
+                     b"2252576253462244111563365343671351441\n")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    extra = ["--sims", "2"] if command == "analyse" else []
+    code = main([command, "connect4", "--input", str(path), *extra])
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(records) == 3  # every line answered, in order
+    assert "error" not in records[0] and "error" not in records[2]
+    assert "line 2 is not UTF-8" in records[1]["error"] and "0xe9" in records[1]["error"]
 
 
 @pytest.mark.slow
