@@ -35,12 +35,15 @@ class SearchSetup:
     """The learned arm's weights (None for the other arms)."""
     source: str
     """Which network, and what runs it (numpy or torch), in a sentence."""
+    checkpoint: str | Path | None = None
+    """The ``checkpoint`` it was built from (None: the shipped network or a fresh one)."""
 
     def with_arm(self, arm: str) -> SearchSetup:
         """The same network searched with ``arm``; ``CheckpointError`` when ``arm`` is
         learned and there are no weights for it."""
         params = dataclasses.replace(self.params, arm=arm)
-        return dataclasses.replace(self, params=params, learned=resolve_learned(self.game, params))
+        return dataclasses.replace(self, params=params, learned=resolve_learned(
+            self.game, params, checkpoint=self.checkpoint))
 
 
 def search_setup(game: Game, network: NetworkConfig, search: SearchParams, *,
@@ -56,4 +59,5 @@ def search_setup(game: Game, network: NetworkConfig, search: SearchParams, *,
         params = dataclasses.replace(params, simulations=simulations)
     evaluate, source = resolve_evaluate(game, network, checkpoint, backend=backend,
                                         num_threads=num_threads, seed=seed)
-    return SearchSetup(game, evaluate, params, resolve_learned(game, params), source)
+    return SearchSetup(game, evaluate, params,
+                       resolve_learned(game, params, checkpoint=checkpoint), source, checkpoint)

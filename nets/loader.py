@@ -16,6 +16,7 @@ the functions that need it for that reason: analyse, play and uci start without 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from search.learned import LearnedWeights
 if TYPE_CHECKING:  # torch-backed types; their modules import torch
     from nets.torch_net import PolicyValueNet
 
+logger = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 LARGE_BATCH = 32
 """Network calls with more positions than this are where torch ran about 2x faster than numpy
@@ -260,12 +262,16 @@ class _NumpyThenTorch:
 
 
 # ------------------------------------------------------------------ learned search
-def resolve_learned(game: Game, params: SearchParams) -> LearnedWeights | None:
+def resolve_learned(game: Game, params: SearchParams, *,
+                    checkpoint: str | Path | None = None) -> LearnedWeights | None:
     """The learned search's weights when ``params.arm == "learned"``, else None.
 
     Takes ``params.learned_weights`` or the file shipped for the game; raises
     ``CheckpointError`` with a clear message when there is none, or when the file is
-    unreadable or trained for another game.
+    unreadable or trained for another game. ``checkpoint`` is the network they will steer
+    (None: the shipped one). The shipped weights were trained for the shipped network, so
+    another network is refused; weights given by path that recorded their network
+    (``network_sha256``, written by ``train-search``) and meet another get a warning.
     """
     if params.arm != "learned":
         return None
@@ -277,4 +283,39 @@ def resolve_learned(game: Game, params: SearchParams) -> LearnedWeights | None:
             f"no learned search weights for {game.name} ({path}): train them with "
             f"'alphazero train-search {game.name} --checkpoint NET.pt' and pass "
             f"--set search.learned_weights=PATH")
-    return LearnedSearch.load(path, expected_game=game.name).weights()
+    learned = LearnedSearch.load(path, expected_game=game.name)
+    network = _network_file(game, checkpoint)
+    if network is not None:
+        recorded = learned.meta.get("network_sha256")
+        if not params.learned_weights:  # the shipped weights: for the shipped network only
+            shipped = shipped_checkpoint(game.name)
+            if shipped is None or file_sha256(network) != file_sha256(shipped):
+                raise CheckpointError(
+                    f"the shipped learned search weights for {game.name} were trained for "
+                    f"the shipped network, not {checkpoint}: train weights for it with "
+                    f"'alphazero train-search {game.name} --checkpoint {checkpoint}' and "
+                    f"pass --set search.learned_weights=PATH")
+        elif recorded and recorded != file_sha256(network):
+            logger.warning("learned search weights %s were trained for another network "
+                           "(%s), not %s", path, learned.meta.get("network", "?"), checkpoint)
+    return learned.weights()
+
+
+def _network_file(game: Game, checkpoint: str | Path | None) -> Path | None:
+    """The file of a ``--checkpoint`` that is not the shipped one (None: shipped or none)."""
+    if checkpoint is None or (str(checkpoint) in SHIPPED_NAMES + (game.name,)
+                              and not Path(checkpoint).exists()):
+        return None
+    return Path(checkpoint)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (what learned search weights record of the
+    network they were trained for)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

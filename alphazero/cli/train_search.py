@@ -86,7 +86,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     from alphazero.config import load_config
     from alphazero.learned.training import search_cost, train_learned_search
     from games import get_game
-    from nets.loader import resolve_evaluate
+    from nets.loader import file_sha256, resolve_evaluate, shipped_checkpoint
 
     config = load_config(args.config, args.set)
     game = get_game(config.game)
@@ -128,6 +128,9 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     learned = train_learned_search(game, evaluate, config.search, states, costs, cfg, log=log)
     bar.close()
     learned.meta.update({"game": game.name, "network": str(args.checkpoint),
+                         "network_sha256": file_sha256(
+                             args.checkpoint if Path(args.checkpoint).is_file()
+                             else shipped_checkpoint(game.name)),
                          "budgets": list(budgets), "teacher": teacher,
                          "method": args.method, "iterations": args.iterations})
     learned.save(out)

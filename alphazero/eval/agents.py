@@ -31,7 +31,7 @@ from search import SearchParams
 from search.params import MAX_SIMULATIONS
 
 SPEC_FORMS = "random, rollout:N, solver, stockfish:LEVEL, net[:SIMS[:ARM]], PATH.pt[:SIMS[:ARM]]"
-SPEC_ARMS = ("puct", "gumbel")
+SPEC_ARMS = ("puct", "gumbel", "learned")
 
 
 @runtime_checkable
@@ -154,7 +154,7 @@ def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = 
     ``random`` · ``rollout:N`` (N simulations with random playouts) · ``solver`` ·
     ``stockfish:LEVEL`` (chess; needs ``alphazero.eval.stockfish``) · ``net`` / ``net:SIMS`` /
     ``net:SIMS:ARM`` (the shipped checkpoint, else a fresh network) · ``PATH`` /
-    ``PATH:SIMS`` / ``PATH:SIMS:ARM`` (a checkpoint file; ARM is puct or gumbel).
+    ``PATH:SIMS`` / ``PATH:SIMS:ARM`` (a checkpoint file; ARM is puct, gumbel or learned).
     ``search`` and ``network`` default to the game's config (``alphazero/configs/GAME.yaml``);
     ``default_sims`` (default: the config's) applies when the spec gives no SIMS.
     ``backend`` runs the network (``nets.backends``).
@@ -193,8 +193,8 @@ def parse_agent_spec(game: Game | str, spec: str, *, default_sims: int | None = 
         network = network or config.network
     if sims is None:
         sims = default_sims if default_sims is not None else search.simulations
-    if arm is None:
-        arm = search.arm if search.arm in SPEC_ARMS else "puct"
+    if arm is None:  # the config's arm, whatever it is: never another one in its place
+        arm = search.arm
     setup = search_setup(game, network, search, checkpoint=None if target == "net" else target,
                          arm=arm, simulations=sims, backend=backend, seed=seed)
     return SearchAgent.from_setup(setup, name=spec, seed=seed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import sys
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from alphazero.config import Config, ConfigError, to_dict
 from alphazero.train import rundir
-from alphazero.train.log import SelfPlayMeter, TrainResult, strength_text
+from alphazero.train.log import SelfPlayMeter, TrainResult, bar_postfix, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
 from alphazero.train.remote import ladder_task as _ladder_task
 from alphazero.train.supervise import (
@@ -92,9 +93,11 @@ class _Trainer:
         self.best_score = float("-inf")
         self.last_checkpoint: Path | None = None
         self.checkpoint_step = -1
+        self.checkpoint_buffer_size: int | None = None
         self.elapsed_before = 0.0  # training seconds spent before a resume (train.minutes)
         self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
+        self.meter_logged = False  # a self-play window was written to TensorBoard
         self.games_by_node: Counter = Counter()
         self.failures = WorkerFailures()
         self.placements = Placements()
@@ -118,8 +121,9 @@ class _Trainer:
             ray.shutdown()  # a local instance goes with its processes (agents included)
             restore_signals(previous)
         result = self._result(time.time() - started)
-        atomic_write_text(
-            self.run_dir / "summary.json", json.dumps(result.as_json(), indent=2) + "\n"
+        atomic_write_text(  # strict JSON: no Infinity or NaN (as_json makes them null)
+            self.run_dir / "summary.json",
+            json.dumps(result.as_json(), indent=2, allow_nan=False) + "\n",
         )
         return result
 
@@ -230,11 +234,13 @@ class _Trainer:
         self.elapsed_before = counters["elapsed_seconds"]
         self.last_checkpoint = path
         self.checkpoint_step = self.step
+        self.checkpoint_buffer_size = self.buffer_size
+        # The buffer as that checkpoint saved it; the previous run's summary also counts the
+        # positions it generated after its last checkpoint, which are not kept.
         logger.info(
-            "resumed from %s: step %d, %d positions in the replay buffer",
-            path,
-            self.step,
-            self.buffer_size,
+            "resumed from %s: step %d, %s positions in the replay buffer saved with that "
+            "checkpoint (%s generated in all up to it)",
+            path, self.step, f"{self.buffer_size:,}", f"{self.positions_added:,}",
         )
 
     # ------------------------------------------------------------------ loop
@@ -254,6 +260,7 @@ class _Trainer:
 
     def _loop(self) -> None:
         self.loop_started = time.time()
+        self.meter.restart_window()
         while not (self._at_end() and self.train_ref is None):
             self._maybe_train()
             self._drop_unplaced_workers()
@@ -306,7 +313,7 @@ class _Trainer:
             metrics.pop(key)
         self.losses = metrics
         for key, value in metrics.items():
-            self.writer.add_scalar(key, value, self.step)
+            self._scalar(key, value, self.step)
         self.bar.update(done)
         self._postfix()
         self._after_steps(at_end=self._at_end())
@@ -413,6 +420,9 @@ class _Trainer:
         }
         self._learner_get(
             self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
+        # The learner runs calls in order: its counters now are those it just saved.
+        saved = self._learner_get(self.learner.counters.remote())
+        self.checkpoint_buffer_size = saved["buffer_size"]
         in_use = frozenset(Path(p) for _, _, earlier in self.evals.values() for p in earlier)
         rundir.prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints, protect=in_use)
         self.last_checkpoint = path
@@ -451,7 +461,7 @@ class _Trainer:
             logger.warning("evaluation at step %d failed: %s", step, last_line(err))
             return
         for key, value in metrics.items():
-            self.writer.add_scalar(key if key.startswith("eval/") else f"eval/{key}", value, step)
+            self._scalar(key if key.startswith("eval/") else f"eval/{key}", value, step)
         if self.evaluation_step is None or step >= self.evaluation_step:
             self.evaluation, self.evaluation_step = metrics, step
         logger.info("step %d evaluation: %s", step, strength_text(metrics))
@@ -468,8 +478,18 @@ class _Trainer:
         for worker in filter(None, self.workers):
             ray.kill(worker, no_restart=True)
         self.plays.clear()
-        self._log_selfplay(min_seconds=0.0)  # the last, possibly short, window
-        while self.evals:  # the last ladder result is the run's strength figure
+        # The last window ends just after a batch of games came in, so a short one is a spike
+        # of games/s: it is written only if it is long enough, or is the run's only one.
+        self._log_selfplay(min_seconds=0.0 if not self.meter_logged else 5.0)
+        counters = self._learner_get(self.learner.counters.remote())
+        self.buffer_size, self.positions_added = counters["buffer_size"], \
+            counters["positions_added"]
+        if self.evals:  # the last ladder result is the run's strength figure
+            logger.info("evaluating the network of step %d (the evaluation ladder)…",
+                        max(step for step, _, _ in self.evals.values()))
+            if self.bar is not None:
+                self.bar.set_postfix_str("evaluating…", refresh=True)
+        while self.evals:
             ready, _ = ray.wait(list(self.evals), num_returns=1)
             self._on_evaluated(ready[0])
 
@@ -493,19 +513,29 @@ class _Trainer:
         window = self.meter.window(min_seconds=min_seconds)
         if window is None:
             return
+        self.meter_logged = True
         for key, value in window.items():
-            self.writer.add_scalar(key, value, self.step)
-        self.writer.add_scalar("charts/buffer_size", self.buffer_size, self.step)
-        self.writer.add_scalar("charts/weights_version", self.version, self.step)
+            self._scalar(key, value, self.step)
+        self._scalar("charts/buffer_size", self.buffer_size, self.step)
+        self._scalar("charts/weights_version", self.version, self.step)
+
+    def _scalar(self, tag: str, value: float, step: int) -> None:
+        """A TensorBoard scalar, if finite: an Elo bound of a 100% score is infinite, and
+        TensorBoard draws an infinite point as a spike to the axis's end."""
+        if math.isfinite(value):
+            self.writer.add_scalar(tag, value, step)
 
     def _postfix(self) -> None:
-        loss = self.losses.get("losses/total")
         self.bar.set_postfix_str(
-            (f"loss {loss:.3f}, " if loss is not None else "waiting for games, ")
-            + f"games {self.meter.games_total}, {self.meter.recent_games_per_s():.1f} games/s, "
-            f"buffer {self.buffer_size}"
-            + (f", {max(60 * self.cfg.minutes - self._elapsed(), 0) / 60:.0f} min left"
-               if self.cfg.minutes > 0 else ""),
+            bar_postfix(
+                loss=self.losses.get("losses/total"),
+                games=self.meter.games_total,
+                games_per_s=self.meter.recent_games_per_s(),
+                buffer_size=self.buffer_size,
+                min_buffer=self.cfg.min_buffer,
+                minutes_left=(max(60 * self.cfg.minutes - self._elapsed(), 0) / 60
+                              if self.cfg.minutes > 0 else None),
+            ),
             refresh=sys.stderr.isatty(),
         )
 
@@ -525,6 +555,7 @@ class _Trainer:
             games_by_node=dict(self.games_by_node),
             resign_false_positive_rate=self.meter.false_positive_rate(),
             buffer_size=self.buffer_size,
+            checkpoint_buffer_size=self.checkpoint_buffer_size,
         )
 
 

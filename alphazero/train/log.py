@@ -21,6 +21,11 @@ class SelfPlayMeter:
         self.started = time.monotonic()
         self._reset_window()
 
+    def restart_window(self) -> None:
+        """Start the current window now (when self-play starts: the time Ray and the workers
+        took to start is no self-play time)."""
+        self._reset_window()
+
     def _reset_window(self) -> None:
         self.window_start = time.monotonic()
         self.w = {
@@ -73,6 +78,33 @@ class SelfPlayMeter:
         return out
 
 
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (an Elo bound of a 100% score, a NaN loss) as
+    None, so that ``json.dumps(..., allow_nan=False)`` writes strict JSON (no ``Infinity``)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(item) for item in value]
+    return value
+
+
+def bar_postfix(*, loss: float | None, games: int, games_per_s: float, buffer_size: int,
+                min_buffer: int, minutes_left: float | None) -> str:
+    """The progress bar's right-hand text: what the run is doing, games, speed, buffer."""
+    if loss is not None:
+        doing = f"loss {loss:.3f}"
+    elif buffer_size < min_buffer:  # the bar sits at step 0 until training can start
+        doing = f"filling the buffer: {buffer_size:,}/{min_buffer:,} positions"
+    else:
+        doing = "waiting for games"
+    text = f"{doing}, games {games}, {games_per_s:.1f} games/s, buffer {buffer_size}"
+    if minutes_left is not None:
+        text += f", {minutes_left:.0f} min left"
+    return text
+
+
 def format_metrics(metrics: dict[str, float]) -> str:
     """``elo/vs_random 412, solver/optimal_share 0.97``: integers bare, others to 3 digits."""
     parts = []
@@ -116,8 +148,12 @@ def summary_paragraph(result: Any) -> str:
         f"Trained for {trained} steps (step {result.step}) in {_duration(result.seconds)}: "
         f"{result.games:,} self-play games this session ({rate:.1f} games/s, "
         f"{sims:,.0f} simulations/s), {result.positions:,} positions generated in all, "
-        f"{result.buffer_size:,} in the replay buffer."
+        f"{result.buffer_size:,} in the replay buffer at the end"
     )
+    if result.checkpoint is not None and result.checkpoint_buffer_size is not None:
+        text += (f" ({result.checkpoint_buffer_size:,} saved with the last checkpoint, which "
+                 f"--resume starts from)")
+    text += "."
     if result.losses:
         text += (
             f" Final losses: policy {result.losses.get('losses/policy', float('nan')):.3f}, "
@@ -155,6 +191,7 @@ class TrainResult:
     games_by_node: dict[str, int] = field(default_factory=dict)
     resign_false_positive_rate: float | None = None
     buffer_size: int = 0
+    checkpoint_buffer_size: int | None = None  # positions saved with ``checkpoint``
 
     def summary(self) -> str:
         """One paragraph: work done, losses, strength (the last ladder result), files."""
@@ -164,4 +201,4 @@ class TrainResult:
         out = dict(self.__dict__)
         out["run_dir"] = str(self.run_dir)
         out["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
-        return out
+        return finite_json(out)

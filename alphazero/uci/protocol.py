@@ -38,6 +38,7 @@ __all__ = ["ARMS", "GoLimits", "UCIEngine", "parse_go", "time_budget", "value_to
 ENGINE_NAME = "AlphaZero learned-search"
 ENGINE_AUTHOR = "the alphazero-learned-search authors"
 ARMS = ("puct", "gumbel", "learned")
+MAX_MULTIPV = 256  # more than any chess position's legal moves (218)
 _GO_NUMBERS = {"nodes", "movetime", "wtime", "btime", "winc", "binc", "movestogo", "depth",
                "mate"}
 _GO_KEYWORDS = _GO_NUMBERS | {"infinite", "ponder", "searchmoves"}
@@ -87,10 +88,13 @@ class UCIEngine:
         sims, arm = default_search_settings(config)
         self.options: dict[str, Any] = {
             "Checkpoint": checkpoint or "", "Simulations": sims, "Search": arm,
-            "Threads": max(1, threads), "MoveOverhead": 100, "Ponder": False,
+            "Threads": max(1, threads), "MoveOverhead": 100, "Ponder": False, "MultiPV": 1,
         }
         self._lock = threading.Lock()  # one writer at a time on ``out``
-        self.engines = EngineCache(config, self.overrides, self.info_string, backend=backend)
+        # What loading says (which network, a fallback, an error) waits for the next ``go``:
+        # after ``uci`` or ``isready`` a client expects only ``uciok`` / ``readyok``.
+        self._held: list[str] = []
+        self.engines = EngineCache(config, self.overrides, self._hold, backend=backend)
         self.board: chess.Board | None = chess.Board()
         self.search = SearchThread(self.send, self.options)
 
@@ -102,6 +106,17 @@ class UCIEngine:
 
     def info_string(self, text: str) -> None:
         self.send("info string " + " ".join(text.split()))
+
+    def _hold(self, text: str) -> None:
+        with self._lock:
+            self._held.append(text)
+
+    def _release(self) -> None:
+        """Send the held messages (in reply to ``go``, where info lines are expected)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for text in held:
+            self.info_string(text)
 
     # ------------------------------------------------------------------- loop
     def run(self, lines: Iterable[str]) -> None:
@@ -171,20 +186,24 @@ class UCIEngine:
         self.send(f"option name MoveOverhead type spin default {o['MoveOverhead']} min 0 "
                   "max 5000")
         self.send("option name Ponder type check default false")
+        self.send(f"option name MultiPV type spin default 1 min 1 max {MAX_MULTIPV}")
         self.send("uciok")
 
     def _isready(self) -> None:
-        """``readyok``, always: a network that cannot load is reported, not a hang."""
+        """``readyok``, always: a network that cannot load is reported (at the next ``go``),
+        not a hang. The network is loaded and warmed in the search thread, so the first
+        ``go`` searches as fast as the later ones."""
         if not self.searching:
-            self._load()
+            self.search.call(self._load)
         self.send("readyok")
 
     def _load(self):
-        """The search engine for the current options, or None (reported) if it cannot load."""
+        """The search engine for the current options, or None (reported at the next ``go``)
+        if it cannot load."""
         try:
             return self.engines.get(self.options)
         except Exception as err:
-            self.info_string(f"cannot load the network: {type(err).__name__}: {err}")
+            self._hold(f"cannot load the network: {type(err).__name__}: {err}")
             return None
 
     def _setoption(self, args: list[str]) -> None:
@@ -210,7 +229,8 @@ class UCIEngine:
         else:
             number = int(value)
             low = 0 if key == "MoveOverhead" else 1
-            high = {"Simulations": MAX_SIMULATIONS, "Threads": 64, "MoveOverhead": 5000}[key]
+            high = {"Simulations": MAX_SIMULATIONS, "Threads": 64, "MoveOverhead": 5000,
+                    "MultiPV": MAX_MULTIPV}[key]
             if not low <= number <= high:
                 raise ValueError(f"{key} must be in {low}..{high}, not {number}")
             self.options[key] = number
@@ -229,6 +249,7 @@ class UCIEngine:
 
     def _go(self, args: list[str]) -> None:
         start = time.perf_counter()
+        self._release()
         try:
             limits = parse_go(args)
         except ValueError as err:
@@ -245,6 +266,7 @@ class UCIEngine:
             return
         allowed = self._searchmoves(board, limits.searchmoves)
         engine = self._load()
+        self._release()
         if engine is None:  # no network: still answer with a legal move
             self.send(f"bestmove {next(iter(board.legal_moves)).uci()}")
             return

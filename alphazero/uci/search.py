@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from search.params import MAX_SIMULATIONS
 # copy holds both); at ~1,800 simulations/s (ONNX Runtime) that is ten minutes of search.
 # It was 300,000 when a node kept a whole board with its move stack (~6.7 kB).
 DEFAULT_NPS = 200.0  # simulations per second assumed before the first search measures it
+MOVETIME_MARGIN = 0.005  # seconds of ``go movetime`` kept for sending ``bestmove``
 INFO_INTERVAL = 0.5  # seconds between info lines
 REPORT_INTERVAL = 0.1  # seconds between reading the tree's proof and visits on a clock
 
@@ -64,11 +66,13 @@ def time_budget(limits: GoLimits, turn: chess.Color, overhead: float, ply: int
                 ) -> tuple[float | None, float | None]:
     """(target seconds, hard limit seconds) for this move; None when there is no clock.
 
+    ``movetime`` is the time to search, used in full but for ``MOVETIME_MARGIN`` (as Stockfish
+    reads it: the move overhead guards a clock, and a fixed time per move has none to lose).
     With a clock: a share of the remaining time (over ``movestogo``, or an estimate of the moves
     left) plus most of the increment, never more than 40% of what is left, less the overhead.
     """
     if limits.movetime is not None:
-        spend = max(0.01, limits.movetime - overhead)
+        spend = max(0.005, limits.movetime - MOVETIME_MARGIN)
         return spend, spend
     remaining = limits.wtime if turn == chess.WHITE else limits.btime
     if remaining is None:
@@ -159,12 +163,29 @@ class SearchThread:
             self._thread = threading.Thread(target=self._work, daemon=True, name="uci-search")
             self._thread.start()
 
-    def _work(self) -> None:
-        import torch
+    def call(self, task: Callable[[], Any]) -> Any:
+        """Run ``task`` in the search thread and wait for its result (``isready`` loads and
+        warms the network there, in the thread whose first search would otherwise pay)."""
+        done, box = threading.Event(), []
 
+        def run() -> None:
+            try:
+                box.append(task())
+            finally:
+                done.set()
+
+        self.run_later(run)
+        done.wait()
+        return box[0] if box else None
+
+    def _work(self) -> None:
         while True:
             job = self._jobs.get()
-            torch.set_num_threads(int(self.options["Threads"]))
+            # torch only if a backend loaded it: importing it here (seconds) would hold up
+            # the first search of an ONNX Runtime or numpy engine.
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                torch.set_num_threads(int(self.options["Threads"]))
             if not isinstance(job, SearchJob):
                 job()
                 continue
@@ -224,7 +245,10 @@ class SearchThread:
                 self._info(job, now - job.start)
             if not engine.chunked or finished():
                 return
-            if hard is not None and now - job.clock_start + chunk / self.nps > hard:
+            # The next chunk is sized to the time left: stop only when even one more
+            # simulation would pass the hard limit (the size of this chunk would end a
+            # ``movetime`` search up to a chunk, ~50 ms, early).
+            if hard is not None and now - job.clock_start + 1.0 / self.nps > hard:
                 return
 
     def _chunk_size(self, job: SearchJob, target: float | None, elapsed: float, left: int
@@ -277,6 +301,11 @@ class SearchThread:
             actions = principal_line(job.engine.mcts, job.report.choose(job.analysis.action))
         else:
             return []
+        return SearchThread._line(job, actions)
+
+    @staticmethod
+    def _line(job: SearchJob, actions: list[int]) -> list[str]:
+        """``actions`` from the root in UCI text, up to the first that is not legal."""
         moves = []
         board = job.board.copy(stack=False)
         for action in actions:
@@ -289,16 +318,31 @@ class SearchThread:
         return moves
 
     def _info(self, job: SearchJob, elapsed: float) -> None:
+        """One ``info`` line, or with ``MultiPV`` N > 1 one per root move (``multipv 1`` the
+        move to play, then the other visited moves by visits), as GUIs expect."""
         pv = self._pv(job)
         mate = job.report.mate
+        chosen = job.report.choose(job.analysis.action)
         if mate is not None:
             score = f"mate {mate}"
         else:
-            q = job.report.q.get(job.report.choose(job.analysis.action), job.analysis.value)
-            score = f"cp {value_to_cp(q)}"
+            score = f"cp {value_to_cp(job.report.q.get(chosen, job.analysis.value))}"
         nps = int(job.done / elapsed) if elapsed > 0 else 0
-        self.send(f"info depth {max(1, len(pv))} nodes {job.done} nps {nps} time "
-                  f"{int(elapsed * 1000)} score {score} pv " + " ".join(pv))
+        head = f"nodes {job.done} nps {nps} time {int(elapsed * 1000)}"
+        lines = int(self.options.get("MultiPV", 1))
+        if lines <= 1:
+            self.send(f"info depth {max(1, len(pv))} {head} score {score} pv " + " ".join(pv))
+        else:
+            self.send(f"info depth {max(1, len(pv))} multipv 1 {head} score {score} pv "
+                      + " ".join(pv))
+            visits = job.report.visits
+            others = sorted((a for a in job.report.q if a != chosen),
+                            key=lambda a: -visits.get(a, 0))[: lines - 1]
+            for rank, action in enumerate(others, start=2):
+                line = self._line(job, principal_line(job.engine.mcts, action))
+                if line:
+                    self.send(f"info depth {len(line)} multipv {rank} {head} score cp "
+                              f"{value_to_cp(job.report.q[action])} pv " + " ".join(line))
         job.last_info, job.reported = elapsed, job.done
 
     def _bestmove(self, job: SearchJob) -> None:

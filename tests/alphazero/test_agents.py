@@ -10,6 +10,7 @@ from alphazero.eval.agents import (
     SolverAgent,
     parse_agent_spec,
 )
+from alphazero.config import load_config
 from alphazero.eval.matches import play_match
 from alphazero.eval.rollout import _decode_state, rollout_values
 from alphazero.eval.search_agent import SearchAgent, cached_evaluate
@@ -175,7 +176,7 @@ def test_parse_agent_spec_forms(tmp_path):
     ("rollout:0", ">= 1"),
     ("random:3", "no ':' arguments"),
     ("net:-4", ">= 0"),
-    ("net:10:learned", "puct or gumbel"),
+    ("net:10:alphabeta", "puct or gumbel or learned"),
     ("net:10:puct:3", "too many"),
     ("missing.pt", "no checkpoint file 'missing.pt'"),
     ("missing.pt:200", "no checkpoint file 'missing.pt'"),
@@ -185,6 +186,16 @@ def test_bad_agent_specs_say_what_is_wrong(spec, message):
     with pytest.raises(ValueError, match=message) as info:
         parse_agent_spec(C4, spec)
     assert "random, rollout:N, solver" in str(info.value)  # the accepted forms
+
+
+def test_the_learned_arm_is_accepted_and_never_swapped():
+    agent = parse_agent_spec(C4, "net:16:learned")  # as the README writes it
+    assert (agent.params.simulations, agent.params.arm) == (16, "learned")
+    config = load_config("connect4", ["search.arm=learned"])
+    agent = parse_agent_spec(C4, "net:16", search=config.search, network=config.network)
+    assert agent.params.arm == "learned"  # the config's arm, not PUCT in its place
+    with pytest.raises(ValueError, match="no learned search weights for tictactoe"):
+        parse_agent_spec(TTT, "net:16:learned")  # none shipped: refused, not replaced
 
 
 def test_solver_spec_for_chess_is_refused():

@@ -130,3 +130,22 @@ def test_every_command_and_option_says_what_it_does():
                     for action in parser._actions
                     if not action.help and not isinstance(action, argparse._HelpAction)]
     assert not missing, missing
+
+
+def test_analyse_learned_with_another_checkpoint_refuses_the_shipped_weights(
+        monkeypatch, capsys, tmp_path):
+    from alphazero.config import load_config
+    from games import get_game
+    from nets.checkpoint import save_checkpoint
+    from nets.torch_net import PolicyValueNet
+
+    game, network = get_game("connect4"), load_config("connect4").network
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, model_state=PolicyValueNet(network, game.observation_shape,
+                                                      game.num_actions).state_dict(),
+                    network_config=network, game="connect4",
+                    observation_shape=game.observation_shape, num_actions=game.num_actions)
+    code, out, err = run(monkeypatch, capsys, ["analyse", "connect4", "--checkpoint",
+                                               str(other), "--search", "learned"], "44\n")
+    assert code != 0 and out == []
+    assert err.count("\n") == 1 and "trained for the shipped network, not" in err

@@ -74,6 +74,11 @@ def test_two_iterations_end_to_end(tmp_path):
         "charts/buffer_size",
     } <= tags
     assert any(tag.startswith("eval/") for tag in tags)
+    assert "evaluating the network of step 2" in proc.stderr  # the final ladder is announced
+    strict_json((run_dir / "summary.json").read_text())  # no Infinity (Elo of a 100% score)
+    values = tensorboard_scalars(run_dir)
+    bad = {tag: v for tag, points in values.items() for _, v in points if not np.isfinite(v)}
+    assert not bad, bad
 
 
 @pytest.mark.slow
@@ -95,6 +100,9 @@ def test_time_budget_ends_the_run_with_a_checkpoint(tmp_path):
     first = summary["step"]
     proc = run_cli("--resume", str(run_dir), "--no-progress", *sets("train.minutes=0.5"))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # The resume names the buffer the summary said the last checkpoint saved.
+    saved = f"{summary['checkpoint_buffer_size']:,} positions in the replay buffer saved with"
+    assert saved in proc.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["step"] > first
     resumed = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
@@ -107,6 +115,16 @@ def tensorboard_tags(run_dir: Path) -> set:
     events = EventAccumulator(str(run_dir))
     events.Reload()
     return set(events.Tags()["scalars"])
+
+
+def tensorboard_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """tag -> [(step, value)] as TensorBoard's EventAccumulator serves them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}
 
 
 def _processes() -> dict[int, tuple[int, str]]:
@@ -234,3 +252,37 @@ def test_local_runs_ask_for_ray_token_authentication(monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     choose_ray_auth(None)
     assert os.environ["RAY_AUTH_MODE"] == "disabled"  # the user's choice stands
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN and Infinity (Python's json accepts them; others do not)."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_summary_json_is_strict_and_names_the_saved_buffer(tmp_path):
+    from alphazero.train.log import TrainResult
+
+    result = TrainResult(run_dir=tmp_path, step=10, start_step=0, seconds=5.0, games=40,
+                         positions=15_750, simulations=1000, losses={"losses/value": float("nan")},
+                         evaluation={"elo/vs_random": 300.0, "elo/vs_random_high": float("inf")},
+                         evaluation_step=10, checkpoint=tmp_path / "step_00000010.pt",
+                         buffer_size=15_750, checkpoint_buffer_size=15_100)
+    data = strict_json(json.dumps(result.as_json(), allow_nan=False))
+    assert data["evaluation"]["elo/vs_random_high"] is None
+    assert data["losses"]["losses/value"] is None
+    text = result.summary()
+    assert "15,750 in the replay buffer at the end (15,100 saved with the last checkpoint" in text
+
+
+def test_the_bar_says_the_buffer_is_filling():
+    from alphazero.train.log import bar_postfix
+
+    text = bar_postfix(loss=None, games=3, games_per_s=1.5, buffer_size=45, min_buffer=1000,
+                       minutes_left=None)
+    assert text.startswith("filling the buffer: 45/1,000 positions")
+    text = bar_postfix(loss=0.5, games=3, games_per_s=1.5, buffer_size=2000, min_buffer=1000,
+                       minutes_left=2.0)
+    assert text.startswith("loss 0.500") and text.endswith("2 min left")

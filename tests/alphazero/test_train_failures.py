@@ -2,6 +2,7 @@
 cannot be placed, more workers than CPUs, a killed learner, a SIGTERM to the driver."""
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alphazero.cli import main
@@ -17,7 +19,7 @@ from alphazero.config import load_config
 from alphazero.train import rundir
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_train import TINY, _processes, kill_tree, sets  # noqa: E402
+from test_train import TINY, _processes, kill_tree, sets, tensorboard_scalars
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
@@ -168,3 +170,81 @@ def test_sigterm_to_the_driver_shuts_its_local_ray_down(tmp_path):
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted"
     assert left == [], left
+
+
+@pytest.mark.slow
+def test_a_killed_selfplay_worker_is_replaced_and_training_goes_on(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphazero", "train", "tictactoe", "--run-dir", str(run_dir),
+         "--no-progress", *sets(*TINY, "train.checkpoint_every=2", "train.eval_every=0",
+                                "train.steps=60", "selfplay.workers=2")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_checkpoint(proc, run_dir)
+        workers = [pid for pid, _ in descendants(proc.pid)
+                   if cmdline(pid).startswith("ray::SelfPlayActor")]
+        assert len(workers) == 2, [cmdline(pid) for pid, _ in descendants(proc.pid)]
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        kill_tree(proc)
+    assert proc.returncode == 0, err[-3000:]
+    assert "failed" in err and "starting a new one" in err, err[-3000:]
+    assert "Trained for 60 steps" in out
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_resumes_from_the_last_checkpoint(tmp_path):
+    """kill -9 of the whole run at a random moment (checkpoints every step, so often while
+    one is written), three times, each followed by --resume: step and replay buffer continue
+    from the newest checkpoint, no partial file is left, TensorBoard keeps one point a step."""
+    import random
+
+    from alphazero.train.replay import ReplayBuffer
+
+    run_dir = tmp_path / "run"
+    settings = sets(*TINY, "train.checkpoint_every=1", "train.eval_every=0",
+                    "train.keep_checkpoints=3", "train.steps=100000")
+    chooser = random.Random()
+    for round_ in range(3):
+        where = ["tictactoe", "--run-dir", str(run_dir)] if round_ == 0 else [
+            "--resume", str(run_dir)]
+        before = rundir.list_checkpoints(run_dir)
+        proc = subprocess.Popen([sys.executable, "-m", "alphazero", "train", *where,
+                                 "--no-progress", *settings],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 240
+            # Past the start (a new checkpoint written), then a random moment.
+            while rundir.list_checkpoints(run_dir)[-1:] == before[-1:]:
+                assert proc.poll() is None, proc.stderr.read()[-3000:]
+                assert time.time() < deadline, "no new checkpoint after 240 s"
+                time.sleep(0.05)
+            time.sleep(chooser.uniform(0.0, 3.0))
+        finally:
+            kill_tree(proc)
+        err = proc.stderr.read()
+        if round_ > 0:
+            step, path = previous
+            assert f"resumed from {path}: step {step}" in err, err[-3000:]
+        step, path = rundir.list_checkpoints(run_dir)[-1]
+        previous = step, path
+        saved = ReplayBuffer.load(rundir.replay_path(path)).contents()
+        if round_ > 0:  # the resumed run kept every position of the one it resumed
+            for old, new in zip(kept, saved):
+                np.testing.assert_array_equal(new[: len(old)], old)
+        kept = saved
+    step, path = previous
+    target = step + 3
+    proc = subprocess.run([sys.executable, "-m", "alphazero", "train", "--resume",
+                           str(run_dir), "--no-progress", *settings[:-1],
+                           f"train.steps={target}"],
+                          capture_output=True, text=True, timeout=400, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"resumed from {path}: step {step}" in proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["start_step"] == step and summary["step"] == target
+    assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+    losses = [s for s, _ in tensorboard_scalars(run_dir)["losses/total"]]
+    assert losses == sorted(set(losses)) and losses[-1] == target  # no stale, no repeats

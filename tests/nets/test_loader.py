@@ -111,6 +111,37 @@ def test_learned_weights_are_looked_up_in_one_place(tmp_path):
                                           learned_weights=str(tmp_path / "none.pt")))
 
 
+def test_shipped_learned_weights_refuse_another_network(tmp_path, caplog):
+    import shutil
+
+    c4 = get_game("connect4")
+    params = SearchParams(arm="learned")
+    copy = tmp_path / "same.pt"
+    shutil.copy(loader.shipped_checkpoint("connect4"), copy)
+    assert resolve_learned(c4, params, checkpoint=copy) is not None  # the shipped network
+    assert resolve_learned(c4, params, checkpoint="shipped") is not None
+    config = load_config("connect4").network
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, model_state=PolicyValueNet(config, c4.observation_shape,
+                                                      c4.num_actions).state_dict(),
+                    network_config=config, game="connect4",
+                    observation_shape=c4.observation_shape, num_actions=c4.num_actions)
+    with pytest.raises(CheckpointError, match="trained for the shipped network, not .*other"):
+        resolve_learned(c4, params, checkpoint=other)
+    # Weights given by path that recorded their network: another one is said, not refused.
+    from nets.search_weights import LearnedSearch
+
+    mine = tmp_path / "mine_search.pt"
+    LearnedSearch.fresh(0, game="connect4", network=str(copy),
+                        network_sha256=loader.file_sha256(copy)).save(mine)
+    mine_params = SearchParams(arm="learned", learned_weights=str(mine))
+    with caplog.at_level("WARNING"):
+        assert resolve_learned(c4, mine_params, checkpoint=copy) is not None
+        assert "trained for another network" not in caplog.text
+        assert resolve_learned(c4, mine_params, checkpoint=other) is not None
+    assert "trained for another network" in caplog.text
+
+
 def test_importing_nets_does_not_import_torch():
     code = ("import sys, nets.loader, nets.checkpoint, nets.numpy_net, nets.config, nets.files; "
             "print('torch' in sys.modules)")

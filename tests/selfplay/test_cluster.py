@@ -96,7 +96,7 @@ def two_node_cluster():
             env=env,
             timeout=180,
         )
-        yield address, env
+        yield address, env, temp_dir
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in cluster_pids(temp_dir):
@@ -126,7 +126,7 @@ def test_training_spreads_workers_over_two_nodes(two_node_cluster, tmp_path):
         "train.checkpoint_every=4",
         "train.eval_every=0",
     ]
-    address, env = two_node_cluster
+    address, env, _ = two_node_cluster
     proc = subprocess.run(
         [
             sys.executable,
@@ -153,3 +153,55 @@ def test_training_spreads_workers_over_two_nodes(two_node_cluster, tmp_path):
     assert summary["step"] == 4
     games = summary["games_by_node"]
     assert len(games) == 2 and all(n > 0 for n in games.values()), games
+
+
+def worker_node_raylet(temp_dir: str) -> int:
+    """The pid of the second node's raylet (its socket is ``raylet.1``; the head's ``raylet``)."""
+    for pid in cluster_pids(temp_dir):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if command.split(" ", 1)[0].endswith("/raylet") and "sockets/raylet.1 " in command:
+            return pid
+    raise AssertionError("no raylet of the second node")
+
+
+@pytest.mark.slow
+def test_training_goes_on_on_the_head_when_the_worker_node_is_lost(two_node_cluster,
+                                                                   tmp_path):
+    """The worker node's raylet is killed mid-run: its worker fails, its replacement waits
+    for a CPU (the head's one is taken; given up after supervise.PLACEMENT_TIMEOUT_S), and
+    the run goes on with the head's worker to its last step and final checkpoint."""
+    run_dir = tmp_path / "run"
+    settings = [
+        "network.blocks=1", "network.channels=8", "search.simulations=8",
+        "selfplay.workers=2", "selfplay.games_per_worker=8", "selfplay.report_seconds=0.5",
+        "train.batch_size=16", "train.min_buffer=64", "train.buffer_size=100000",
+        "train.steps=400", "train.publish_every=2", "train.checkpoint_every=20",
+        "train.eval_every=0",
+    ]
+    address, env, temp_dir = two_node_cluster
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphazero", "train", "tictactoe", "--address", address,
+         "--run-dir", str(run_dir), "--no-progress",
+         *[arg for s in settings for arg in ("--set", s)]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 300
+        while not (run_dir / "checkpoints").is_dir() or not any(
+                p.name.startswith("step_") for p in (run_dir / "checkpoints").iterdir()):
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, "no checkpoint after 300 s"
+            time.sleep(0.5)
+        os.kill(worker_node_raylet(temp_dir), signal.SIGKILL)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    assert "2 self-play workers on 2 node(s)" in err
+    assert "self-play worker 1 failed" in err and "starting a new one" in err, err[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["step"] == 400 and summary["checkpoint"].endswith("step_00000400.pt")
