@@ -55,7 +55,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         for path in paths:
             print(path)
         return 0
-    out = writable_dir(args.out or new_run_dir(f"ablate-{cfg.game}"), "--out")
+    # checked, not made: a study that fails on its checkpoints leaves no empty run directory
+    out = writable_dir(args.out or new_run_dir(f"ablate-{cfg.game}"), "--out", create=False)
     if args.study == "arms":
         count, budgets = len(cfg.checkpoints), f"{list(cfg.budgets)}"
     else:

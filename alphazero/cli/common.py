@@ -75,15 +75,22 @@ def check_simulations(sims: int | None, flag: str = "--sims", low: int = 0) -> N
         raise UsageError(f"{flag} must be in [{low}, {MAX_SIMULATIONS}], not {sims}")
 
 
-def writable_dir(path: str | os.PathLike, flag: str) -> Path:
+def writable_dir(path: str | os.PathLike, flag: str, *, create: bool = True) -> Path:
     """``path`` as a directory that exists (made if need be) and takes files: checked before
-    any work starts, so a bad ``--run-dir`` or ``--out`` costs nothing."""
+    any work starts, so a bad ``--run-dir`` or ``--out`` costs nothing. With ``create=False``
+    nothing is made: the nearest existing ancestor must take files (the work makes the rest)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} {path} is a file, not a directory")
+    probe = path
+    while not create and not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() and probe.exists():
+        raise UsageError(f"{flag} {path}: {probe} is a file, not a directory")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=probe).close()
     except OSError as err:
         raise UsageError(f"{flag} {path}: cannot write there: {err.strerror}") from None
     return path
