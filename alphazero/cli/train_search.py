@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 
 from alphazero.cli.common import UsageError, add_field_flag, writable_dir, writable_file
 from alphazero.config import METHODS, TrainSearchConfig
