@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from games.base import Game
-from nets.backends import onnx_available, pick_backend, playout_observations
+from nets.backends import LiveNetwork, onnx_available, pick_backend, playout_observations
 from nets.checkpoint import CheckpointError, UnsupportedCheckpointError
 from nets.config import NetworkConfig
 from nets.numpy_net import NumpyPolicyValueNet, make_numpy_evaluate_fn
@@ -194,13 +194,10 @@ def _evaluate_of(backend: str, numpy_then_torch: bool, game: Game, state: dict[s
         net = NumpyPolicyValueNet(*shape, state)
         return (_NumpyThenTorch(make_numpy_evaluate_fn(net), net, state, num_threads),
                 f"{source} (numpy; torch for long runs of large batches)")
-    if backend not in ("onnx", "onnx-int8"):
-        return make_numpy_evaluate_fn(NumpyPolicyValueNet(*shape, state)), f"{source} (numpy)"
-    from nets.onnx_net import OnnxPolicyValueNet, make_onnx_evaluate_fn
-
     calibration = playout_observations(game) if backend == "onnx-int8" else None
-    net = OnnxPolicyValueNet(*shape, state, num_threads=num_threads, calibration=calibration)
-    return make_onnx_evaluate_fn(net), f"{source} ({backend})"
+    live = LiveNetwork(*shape, backend=backend, num_threads=num_threads, calibration=calibration)
+    live.set_weights(state)  # the one place that builds a backend's network from arrays
+    return live.evaluate, f"{source} ({backend})"
 
 
 def _arrays(game: Game, network: NetworkConfig | None, path: Path | str | None, seed: int

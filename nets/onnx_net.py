@@ -269,7 +269,6 @@ def make_onnx_evaluate_fn(net: OnnxPolicyValueNet) -> EvaluateFn:
                                                    num_actions)
         return net.forward(observations, legal_masks)
 
-    evaluate.net = net  # type: ignore[attr-defined]
     return evaluate
 
 
