@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
@@ -53,14 +52,12 @@ def training_positions(game, evaluate, params, count: int, teacher: str, budgets
     import numpy as np
 
     from alphazero.eval.labelled import labelled_positions
-    from alphazero.learned.training import solver_costs
+    from alphazero.learned.training import solver_costs, teacher_costs
 
     if teacher == "solver":
         positions = labelled_positions(game, count, seed=seed + 1)  # seed 0: evaluation
         states = [p.state() for p in positions]
         return states, np.stack([solver_costs(p.scores, game.num_actions) for p in positions])
-    from search.states import search_states
-
     rng = np.random.default_rng(seed + 1)
     states = []
     while len(states) < count:
@@ -72,11 +69,8 @@ def training_positions(game, evaluate, params, count: int, teacher: str, budgets
             state = game.apply(state, int(rng.choice(legal)))
         if not game.is_terminal(state):
             states.append(state)
-    big = dataclasses.replace(params, arm="puct", simulations=8 * max(budgets))
-    policy = search_states(game, evaluate, big, states, batch_size=64, seed=seed).policy
-    legal = np.stack([game.legal_mask(s) for s in states])
-    cost = 1.0 - policy / policy.max(axis=1, keepdims=True)
-    return states, np.where(legal, cost, 2.0)
+    costs, _ = teacher_costs(game, evaluate, params, states, max(budgets), seed=seed)
+    return states, costs
 
 
 def cmd_train_search(args: argparse.Namespace) -> int:

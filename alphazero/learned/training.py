@@ -52,6 +52,26 @@ def solver_costs(scores: Sequence[int | None], num_actions: int) -> np.ndarray:
     return cost
 
 
+TEACHER_FACTOR = 8
+"""The search teacher's budget, as a multiple of the largest training budget."""
+
+
+def teacher_costs(game, evaluate, params: SearchParams, states: list, budget: int, *,
+                  learned: LearnedWeights | None = None, factor: int = TEACHER_FACTOR,
+                  batch_size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(costs float[P, A], policy float[P, A]) from the same network searching with ``factor``
+    x ``budget`` simulations (arm learned with ``learned``, else PUCT): a move's cost is one
+    minus its visits over the most visited move's, illegal moves cost 2; ``policy`` is the
+    teacher's visit distribution. No solver: the signal of self-play and of chess."""
+    arm = "learned" if learned is not None else "puct"
+    big = dataclasses.replace(params, arm=arm, simulations=factor * budget)
+    policy = search_states(game, evaluate, big, states, batch_size=batch_size, seed=seed,
+                           learned=learned).policy
+    legal = np.stack([game.legal_mask(s) for s in states]).astype(bool)
+    top = np.maximum(policy.max(axis=1, keepdims=True), 1e-12)
+    return np.where(legal, 1.0 - policy / top, 2.0), policy
+
+
 def sample_decisions(rng: np.random.Generator, count: int, cfg: TrainSearchConfig):
     budgets = rng.choice(cfg.budgets, size=count)
     sims = (rng.random(count) * budgets).astype(np.int64)
