@@ -302,6 +302,71 @@ class TrainSearchConfig:
 
 
 @dataclass(frozen=True)
+class SearchTrainingConfig:
+    """Training the learned search inside self-play, in tandem with the network (search.arm:
+    learned). No solver: the signal is the same network searching with ``teacher_factor``
+    times the budget (docs/learned_search.md, "Tandem training")."""
+
+    enabled: bool = False
+    """Train the learned search during ``alphazero train`` (needs search.arm: learned). It
+    starts from search.learned_weights when that is set, else untrained (exactly PUCT)."""
+    root_share: float = 0.125
+    """Share of self-play's fully searched positions whose game states the workers send to
+    the learner as training roots."""
+    pool: int = 4096
+    """Most recent training roots the learner keeps."""
+    iterations: int = 2
+    """Search-training iterations per weight publication (train.publish_every steps)."""
+    positions_per_batch: int = 8
+    """Roots per iteration: each gets a teacher search, a student search and one deviation
+    search per legal move."""
+    budgets: tuple[int, ...] = ()
+    """Simulation budgets the search is trained for; empty: self-play's own budget."""
+    teacher_factor: int = 8
+    """The teacher searches with this many times the budget."""
+    teacher_arm: str = "learned"
+    """learned: the teacher is the learned search itself with more simulations (it improves
+    as the search does); puct: a fixed hand-written teacher."""
+    target: bool = True
+    """Also learn the policy-improvement target (``search.learned.improved_policy``), fit to
+    the teacher's policy from the student search's root statistics."""
+    lr: float = 3e-3
+    """Adam learning rate of the selection, readout and target parameters."""
+    temperature: float = 0.1
+    """Softening of the selection choice for its gradient (as train-search)."""
+    readout_temperature: float = 0.5
+    """Softening of the readout's move distribution (as train-search)."""
+    regularization: float = 0.05
+    """Weight of the mean squared selection residual (pulls the rule toward PUCT)."""
+    depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
+    """Probability of training a decision at depth 0, 1, 2."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.root_share <= 1.0:
+            raise ValueError("search_training.root_share must be in (0, 1]")
+        for name in ("pool", "iterations", "positions_per_batch", "teacher_factor"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"search_training.{name} must be >= 1, not "
+                                 f"{getattr(self, name)}")
+        if self.positions_per_batch > self.pool:
+            raise ValueError("search_training.positions_per_batch must be <= pool")
+        if not all(1 <= b <= MAX_SIMULATIONS for b in self.budgets):
+            raise ValueError(f"search_training.budgets must be in [1, {MAX_SIMULATIONS}]")
+        if max(self.budgets, default=1) * self.teacher_factor > MAX_SIMULATIONS:
+            raise ValueError(f"search_training: the teacher's budget (budgets x teacher_factor)"
+                             f" must be <= {MAX_SIMULATIONS}")
+        if self.teacher_arm not in ("learned", "puct"):
+            raise ValueError(f"search_training.teacher_arm must be learned or puct, not "
+                             f"{self.teacher_arm!r}")
+        if not (self.lr > 0 and self.temperature > 0 and self.readout_temperature > 0
+                and self.regularization >= 0):
+            raise ValueError("search_training lr, temperature and readout_temperature must be "
+                             "> 0, regularization >= 0")
+        if not self.depth_weights or min(self.depth_weights) < 0 or sum(self.depth_weights) <= 0:
+            raise ValueError("search_training.depth_weights must be >= 0 with a positive sum")
+
+
+@dataclass(frozen=True)
 class PretrainOptions:
     """How pretraining runs (the network comes from the config); ``alphazero pretrain``'s
     flags take their defaults from here."""
@@ -346,6 +411,8 @@ class Config:
     search: SearchParams = field(default_factory=SearchParams)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    search_training: SearchTrainingConfig = field(default_factory=SearchTrainingConfig)
+    """Training the learned search during self-play (off unless enabled)."""
     device: str = "auto"
     """auto (CUDA when available), cuda or cpu."""
     backend: str = "auto"
@@ -359,6 +426,9 @@ class Config:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not "
                              f"{self.backend!r}")
+        if self.search_training.enabled and self.search.arm != "learned":
+            raise ValueError(f"search_training.enabled needs search.arm: learned, not "
+                             f"{self.search.arm!r}")
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:

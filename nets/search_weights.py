@@ -23,7 +23,9 @@ from search.learned import (
     NUM_SELECTION_FEATURES,
     READOUT_FEATURES,
     SELECTION_FEATURES,
+    TARGET_START,
     LearnedWeights,
+    completed_q,
 )
 
 FORMAT = "alphazero-learned-search-1"
@@ -51,25 +53,83 @@ class ScoreNet(nn.Module):
         return np.concatenate([p.detach().double().cpu().numpy().ravel() for p in parts])
 
 
+class TargetMap(nn.Module):
+    """The learned policy-improvement target (``search.learned.improved_policy``) in torch:
+    lam, beta, gamma, delta, starting at the visit shares (lam = 0). lam is kept in [0, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.params = nn.Parameter(torch.tensor(TARGET_START, dtype=torch.float32))
+
+    def forward(self, visits, prior, q, root_value) -> tuple[torch.Tensor, torch.Tensor]:
+        """(target, its softmax part), float[P, A] each, of P roots (numpy arrays of
+        ``SearchResult`` fields). Training fits both: the softmax part learns even while lam
+        is 0, and lam learns how far to trust it."""
+        legal = torch.as_tensor(prior > 0)
+        n = torch.as_tensor(visits, dtype=torch.float32)
+        cq = torch.as_tensor(completed_q(visits, q, root_value), dtype=torch.float32)
+        log_prior = torch.log(torch.as_tensor(np.where(prior > 0, prior, 1.0),
+                                              dtype=torch.float32))
+        lam = self.params[0].clamp(0.0, 1.0)
+        beta, gamma, delta = self.params[1], self.params[2], self.params[3]
+        logits = (beta * log_prior + gamma * cq + delta * torch.log1p(n)).masked_fill(~legal,
+                                                                                 -1e9)
+        mixed = torch.softmax(logits, dim=-1)
+        total = n.sum(-1, keepdim=True)
+        shares = torch.where(total > 0, n / total.clamp_min(1.0), mixed)
+        return (1.0 - lam) * shares + lam * mixed, mixed
+
+    def project(self) -> None:
+        """Keep lam in [0, 1] after an optimiser step (so it can sit at exactly 0)."""
+        with torch.no_grad():
+            self.params[0].clamp_(0.0, 1.0)
+
+    def export(self) -> np.ndarray:
+        out = self.params.detach().double().cpu().numpy().copy()
+        out[0] = min(max(out[0], 0.0), 1.0)
+        return out
+
+
 @dataclass
 class LearnedSearch:
-    """The pair of networks and what they were trained for."""
+    """The search's learned parts (selection, readout and the training target) and what they
+    were trained for."""
 
     selection: ScoreNet
     readout: ScoreNet
     meta: dict
+    target: TargetMap | None = None
+    """None: the search's own policy is the training target (files from before the map)."""
 
     @classmethod
     def fresh(cls, seed: int = 0, **meta) -> "LearnedSearch":
         torch.manual_seed(seed)
-        return cls(ScoreNet(NUM_SELECTION_FEATURES), ScoreNet(NUM_READOUT_FEATURES), dict(meta))
+        return cls(ScoreNet(NUM_SELECTION_FEATURES), ScoreNet(NUM_READOUT_FEATURES), dict(meta),
+                   TargetMap())
+
+    def modules(self) -> list[nn.Module]:
+        return [m for m in (self.selection, self.readout, self.target) if m is not None]
 
     def weights(self) -> LearnedWeights:
-        return LearnedWeights(self.selection.export(), self.readout.export())
+        target = self.target.export() if self.target is not None else None
+        return LearnedWeights(self.selection.export(), self.readout.export(), target)
+
+    def state_dict(self) -> dict:
+        """The modules' tensors (``load_state_dict``; checkpoints of tandem training)."""
+        out = {"selection": self.selection.state_dict(), "readout": self.readout.state_dict()}
+        if self.target is not None:
+            out["target"] = self.target.state_dict()
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        self.selection.load_state_dict(state["selection"])
+        self.readout.load_state_dict(state["readout"])
+        if "target" in state:
+            self.target = self.target or TargetMap()
+            self.target.load_state_dict(state["target"])
 
     def save(self, path: str | Path) -> None:
-        atomic_torch_save(path, {"format": FORMAT, "selection": self.selection.state_dict(),
-                                 "readout": self.readout.state_dict(), "meta": self.meta,
+        atomic_torch_save(path, {"format": FORMAT, **self.state_dict(), "meta": self.meta,
                                  "selection_features": list(SELECTION_FEATURES),
                                  "readout_features": list(READOUT_FEATURES)})
 
@@ -99,6 +159,11 @@ class LearnedSearch:
                                   f"{trained_for}, not {expected_game}")
         learned = cls(ScoreNet(NUM_SELECTION_FEATURES), ScoreNet(NUM_READOUT_FEATURES),
                       data["meta"])
-        learned.selection.load_state_dict(data["selection"])
-        learned.readout.load_state_dict(data["readout"])
+        try:
+            learned.load_state_dict(data)
+        except (KeyError, RuntimeError, TypeError) as err:  # missing or misshapen tensors
+            raise CheckpointError(f"learned search weights {path} do not fit the learned "
+                                  f"search's networks: {str(err).splitlines()[0]}") from None
+        if not all(torch.isfinite(p).all() for m in learned.modules() for p in m.parameters()):
+            raise CheckpointError(f"learned search weights {path} hold NaN or infinite values")
         return learned

@@ -8,6 +8,11 @@ It runs inside the Numba descent from plain float64 arrays (exported from torch 
 *Readout*: an MLP over the root's statistics adds a residual to ``log(N + 1)``; at zero it
 picks the most visited move, like PUCT's readout.
 
+*Target*: the policy self-play trains the network toward, from the root's statistics
+(``improved_policy``): ``(1 - lam) * N / sum(N) + lam * softmax(beta log P + gamma q + delta
+log(1 + N))`` over the legal moves, ``q`` the completed Q (the root's value where unvisited).
+At lam = 0 (its start) it is the visit shares the search returns, bit for bit.
+
 Selection features of child ``a`` of node ``s`` (``SELECTION_FEATURES``), all from the side
 to move at ``s``: prior, Q (the first-play value when unvisited), visited flag, visit share
 N(a)/N(s), log(1+N(a))/5, PUCT's exploration bonus, the child's own network value, the spread
@@ -39,6 +44,10 @@ def mlp_size(num_inputs: int, hidden: int = HIDDEN) -> int:
 
 SELECTION_SIZE = mlp_size(NUM_SELECTION_FEATURES)
 READOUT_SIZE = mlp_size(NUM_READOUT_FEATURES)
+TARGET_PARAMETERS = ("lam", "beta", "gamma", "delta")
+TARGET_SIZE = len(TARGET_PARAMETERS)
+TARGET_START = np.array([0.0, 1.0, 0.0, 0.0])
+"""lam = 0: the visit shares; beta = 1: were lam raised, the mixed-in part starts as the prior."""
 
 
 @njit(cache=True, error_model="numpy")
@@ -142,6 +151,35 @@ def readout_logits(weights: np.ndarray, visits: np.ndarray, prior: np.ndarray, q
     return np.where(legal, logits, -np.inf)
 
 
+def completed_q(visits: np.ndarray, q: np.ndarray, root_value: np.ndarray) -> np.ndarray:
+    """float64[..., A]: Q where a move was visited, the root's value elsewhere."""
+    root = np.asarray(root_value, dtype=np.float64)[..., None]
+    return np.where(visits > 0, np.nan_to_num(q.astype(np.float64), nan=0.0), root)
+
+
+def improved_policy(target: np.ndarray, policy: np.ndarray, visits: np.ndarray,
+                    prior: np.ndarray, q: np.ndarray, root_value: np.ndarray) -> np.ndarray:
+    """The learned training target of ``[B, A]`` roots (``SearchResult`` fields), float32.
+
+    ``target`` (``TARGET_PARAMETERS``, or empty) mixes a softmax of the prior, completed Q and
+    visits into the visit shares; empty or lam = 0 returns ``policy`` itself (the search's own
+    target), so an untrained target map is today's rule exactly. Illegal moves (prior 0) get 0.
+    """
+    if target.size == 0 or target[0] == 0.0:
+        return policy
+    lam, beta, gamma, delta = (float(v) for v in target)
+    legal = prior > 0
+    n = visits.astype(np.float64)
+    logits = (beta * np.log(np.where(legal, prior, 1.0)) + gamma * completed_q(n, q, root_value)
+              + delta * np.log1p(n))
+    logits = np.where(legal, logits, -np.inf)
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    mixed = z / z.sum(axis=-1, keepdims=True)
+    total = n.sum(axis=-1, keepdims=True)
+    shares = np.where(total > 0, n / np.maximum(total, 1.0), mixed)
+    return ((1.0 - lam) * shares + lam * mixed).astype(np.float32)
+
+
 @dataclass
 class Decisions:
     """The learned rule's decisions one search recorded for training (``BatchedMCTS.run``
@@ -187,15 +225,20 @@ class Decisions:
 
 
 class LearnedWeights:
-    """The learned search's two flat weight vectors (empty = the PUCT behaviour).
+    """The learned search's flat weight vectors (empty = the hand-written rule).
 
     ``selection``: float64[SELECTION_SIZE] or empty; ``readout``: float64[READOUT_SIZE] or
-    empty. Built by ``alphazero.learned.training`` from its torch modules.
+    empty; ``target``: float64[TARGET_SIZE] or empty (the search's own policy as the training
+    target, see ``improved_policy``). Built by ``nets.search_weights`` from its torch modules.
     """
 
-    def __init__(self, selection: np.ndarray | None = None, readout: np.ndarray | None = None):
+    def __init__(self, selection: np.ndarray | None = None, readout: np.ndarray | None = None,
+                 target: np.ndarray | None = None):
         self.selection = _flat(selection, SELECTION_SIZE, "selection")
         self.readout = _flat(readout, READOUT_SIZE, "readout")
+        self.target = _flat(target, TARGET_SIZE, "target")
+        if not np.isfinite(self.target).all():
+            raise ValueError("learned target weights must be finite")
 
     @classmethod
     def untrained(cls) -> LearnedWeights:

@@ -8,6 +8,7 @@ numpy arrays and plain numbers go in and out of their methods.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,8 @@ class SelfPlayActor:
     ``play()`` runs for ``config.report_seconds`` and returns (trajectories, stats), both numpy
     or plain numbers; stats also name the worker, its node and the weight version used.
     ``learned``: the learned search's weights as arrays (``learned_arrays``) for arm learned.
-    ``backend``: what runs the worker's own network (``nets.backends``).
+    ``backend``: what runs the worker's own network (``nets.backends``). ``root_share``: see
+    ``SelfPlayWorker`` (tandem training of the learned search).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class SelfPlayActor:
         server: Any = None,
         learned: dict[str, np.ndarray] | None = None,
         backend: str = "auto",
+        root_share: float = 0.0,
     ):
         self.game = get_game(game_name)
         self.config = config
@@ -70,6 +73,7 @@ class SelfPlayActor:
             config,
             seed=seed,
             learned=LearnedWeights(**learned) if learned else None,
+            root_share=root_share,
         )
         self.node_id = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
@@ -80,8 +84,12 @@ class SelfPlayActor:
     def _remote_evaluate(self, observations: np.ndarray, legal: np.ndarray):
         return ray.get(self.server.evaluate.remote(observations, legal))
 
-    def set_weights(self, version: int, weights: dict[str, np.ndarray] | None) -> int:
-        """Use weight version ``version`` (None: the inference server holds the weights)."""
+    def set_weights(self, version: int, weights: dict[str, np.ndarray] | None,
+                    learned: dict[str, np.ndarray] | None = None) -> int:
+        """Use weight version ``version`` (None: the inference server holds the weights), and
+        with it the learned search's weights ``learned`` when they are trained in tandem."""
+        if learned is not None:
+            self.worker.set_learned(LearnedWeights(**learned))
         if self.net is not None and weights is not None:
             first = self.net.version < 0
             self.net.set_weights(weights)  # a new ONNX session, or the one trace refreshed
@@ -91,8 +99,10 @@ class SelfPlayActor:
         return version
 
     def play(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        cpu = time.process_time()
         trajectories, stats = self.worker.play(seconds=self.config.report_seconds)
-        stats.update(worker_id=self.worker_id, node_id=self.node_id, version=self.version)
+        stats.update(worker_id=self.worker_id, node_id=self.node_id, version=self.version,
+                     cpu_seconds=time.process_time() - cpu)
         return trajectories, stats
 
 
@@ -100,7 +110,8 @@ def learned_arrays(weights: LearnedWeights | None) -> dict[str, np.ndarray] | No
     """The learned search's weights in the form that crosses actor boundaries."""
     if weights is None:
         return None
-    return {"selection": weights.selection, "readout": weights.readout}
+    return {"selection": weights.selection, "readout": weights.readout,
+            "target": weights.target}
 
 
 def start_workers(
@@ -115,12 +126,14 @@ def start_workers(
     first_id: int = 0,
     learned: dict[str, np.ndarray] | None = None,
     backend: str = "auto",
+    root_share: float = 0.0,
 ) -> list:
     """``count`` self-play actors, one CPU each, spread over the cluster's nodes.
 
     ``learned``: the learned search's weights (``learned_arrays``) when ``params.arm`` is
     learned; a few hundred floats, sent with each actor's arguments. ``backend`` runs each
-    worker's own network (not used with a ``server``)."""
+    worker's own network (not used with a ``server``). ``root_share``: see
+    ``SelfPlayWorker``."""
     actor = ray.remote(num_cpus=1, max_restarts=0)(SelfPlayActor)
     return [
         actor.options(scheduling_strategy="SPREAD", name=None).remote(
@@ -133,6 +146,7 @@ def start_workers(
             server=server,
             learned=learned,
             backend=backend,
+            root_share=root_share,
         )
         for i in range(count)
     ]

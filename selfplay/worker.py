@@ -16,7 +16,7 @@ import numpy as np
 
 from games.base import is_array_game, random_opening
 from search import BatchedMCTS, EvaluateFn, SearchParams
-from search.learned import LearnedWeights
+from search.learned import LearnedWeights, improved_policy
 
 
 @dataclass
@@ -78,7 +78,10 @@ class SelfPlayWorker:
       config: an ``alphazero.config.SelfPlayConfig`` (or any object with its fields).
       seed: seeds the search's noise and the worker's move sampling.
       learned: the learned search's weights, needed when ``params.arm == "learned"`` (the
-        learned search is then self-play's policy-improvement operator).
+        learned search is then self-play's policy-improvement operator; its ``target``, when
+        trained, maps each root's statistics to the policy recorded for training).
+      root_share: share of fully searched positions whose game states are also returned as
+        ``roots`` (training roots for the learned search, ``alphazero.learned.tandem``).
     """
 
     def __init__(
@@ -90,8 +93,11 @@ class SelfPlayWorker:
         *,
         seed: int = 0,
         learned: LearnedWeights | None = None,
+        root_share: float = 0.0,
     ):
         self.game = game
+        self.root_share = root_share
+        self.roots: list = []
         if config.simulations > 0:  # self-play's own budget
             params = dataclasses.replace(params, simulations=config.simulations)
         self.params = params
@@ -114,6 +120,10 @@ class SelfPlayWorker:
     def set_evaluate(self, evaluate: EvaluateFn) -> None:
         """Use a new network from the next search on (trees keep their old statistics)."""
         self.evaluate = evaluate
+
+    def set_learned(self, learned: LearnedWeights) -> None:
+        """Use new learned-search weights from the next search on."""
+        self.mcts.learned = learned
 
     def _new_slot(self) -> _Slot:
         playthrough = bool(self.rng.random() < self.config.resign_playthrough)
@@ -161,11 +171,18 @@ class SelfPlayWorker:
         result = self.mcts.run(simulations=sims, add_noise=noise, temperature=0.0)
         stats.simulations += int(result.simulations.sum())
         observations, legal = self._describe([slot.state for slot in self.slots])
+        targets = result.policy
+        if full:
+            targets = improved_policy(self.mcts.learned.target, result.policy, result.visits,
+                                      result.prior, result.q, result.value)
+            if self.root_share > 0:
+                for b in np.flatnonzero(self.rng.random(len(self.slots)) < self.root_share):
+                    self.roots.append(self.slots[b].state)
         for b, slot in enumerate(self.slots):
             player = self.game.to_play(slot.state)
             if full:
                 slot.observations.append(observations[b])
-                slot.policies.append(result.policy[b])
+                slot.policies.append(targets[b])
                 slot.legal.append(legal[b])
                 slot.players.append(player)
                 slot.root_values.append(float(result.value[b]))
@@ -265,17 +282,29 @@ class SelfPlayWorker:
             w = self.config.value_target_q
             values.append((1.0 - w) * outcome + w * np.asarray(slot.root_values) if w else outcome)
             lengths.append(len(players))
+        roots = self._take_roots()
         if not lengths:
-            return _empty_trajectories(game)
+            return {**_empty_trajectories(game), **roots}
         out = {
             "observations": np.concatenate(obs).astype(np.float32),
             "policies": np.concatenate(policies).astype(np.float32),
             "values": np.concatenate(values).astype(np.float32),
             "legal_masks": np.concatenate(legal).astype(bool),
             "game_lengths": np.asarray(lengths, dtype=np.int32),
+            **roots,
         }
         stats.positions = int(out["values"].shape[0])
         return out
+
+    def _take_roots(self) -> dict[str, Any]:
+        """``{"roots": states}`` gathered since the last call (none without root_share)."""
+        if self.root_share <= 0:
+            return {}
+        roots, self.roots = self.roots, []
+        if is_array_game(self.game):
+            shape = np.shape(self.game.initial_state())
+            return {"roots": np.stack(roots) if roots else np.zeros((0, *shape), np.int64)}
+        return {"roots": roots}
 
 
 def _empty_trajectories(game) -> dict[str, np.ndarray]:

@@ -33,6 +33,7 @@ from alphazero.eval.search_agent import SearchAgent
 from games import capabilities, get_game, is_array_game
 from games.base import Game, GameError, random_opening
 from nets.checkpoint import CheckpointError
+from search.learned import LearnedWeights
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ def run_ladder(game: Game | str, model: Any, config: Any, *, step: int, run_dir:
                earlier_checkpoints: Sequence[Path], seed: int,
                rollout_simulations: int | None = None, labelled_count: int = LADDER_POSITIONS,
                extra_opponents: Sequence[str] = (),
-               cache_dir: Path | None = None) -> dict[str, float]:
+               cache_dir: Path | None = None, learned: LearnedWeights | None = None,
+               columns: dict[str, float] | None = None) -> dict[str, float]:
     """Evaluate ``model`` (config.search's arm and simulations) and log one CSV row.
 
     Opponents, ``config.train.eval_games`` games each: ``random``; ``rollout:N`` with N =
@@ -250,7 +252,9 @@ def run_ladder(game: Game | str, model: Any, config: Any, *, step: int, run_dir:
     ``extra_opponents`` agent specs (e.g. ``stockfish:1``). For Connect Four and tic-tac-toe
     also the share of optimal and best moves on ``labelled_count`` solver-labelled positions,
     by the network's policy alone and with search. The model is copied, never modified.
-    Appends ``step`` and every metric to ``run_dir / "evaluation.csv"`` and returns them.
+    Arm learned searches with ``learned`` (the earlier checkpoints too); without it, PUCT.
+    Appends ``step``, ``columns`` (e.g. the run's clock) and every metric to
+    ``run_dir / "evaluation.csv"`` and returns the metrics.
     """
     # torch only here, in the ladder: `alphazero match connect4` with numpy agents and
     # `import alphazero.eval` must not pay its ~2 s import.
@@ -263,30 +267,34 @@ def run_ladder(game: Game | str, model: Any, config: Any, *, step: int, run_dir:
                                   earlier_checkpoints=earlier_checkpoints,
                                   rollout_simulations=rollout_simulations,
                                   labelled_count=labelled_count,
-                                  extra_opponents=extra_opponents, cache_dir=cache_dir)
+                                  extra_opponents=extra_opponents, cache_dir=cache_dir,
+                                  learned=learned)
     finally:
         torch.set_num_threads(threads)
-    append_csv_row(Path(run_dir) / "evaluation.csv", {"step": step, **metrics})
+    append_csv_row(Path(run_dir) / "evaluation.csv", {"step": step, **(columns or {}),
+                                                      **metrics})
     return metrics
 
 
 def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, step: int,
                     earlier_checkpoints: Sequence[Path], rollout_simulations: int | None,
                     labelled_count: int, extra_opponents: Sequence[str],
-                    cache_dir: Path | None) -> dict[str, float]:
+                    cache_dir: Path | None, learned: LearnedWeights | None) -> dict[str, float]:
     game = get_game(game) if isinstance(game, str) else game
     started = time.perf_counter()
     params = config.search
-    if params.arm not in ("puct", "gumbel"):
+    if params.arm == "learned" and learned is None:
         logger.warning("the ladder searches with puct: arm %s needs its weights", params.arm)
         params = dataclasses.replace(params, arm="puct")
+    if params.arm != "learned":
+        learned = None
     from nets.torch_net import select_device  # torch: see run_ladder
 
     # One thread: the ladder holds one CPU beside the workers. config.backend: the network
     # runs as in self-play (on a GPU, torch).
     net = SearchAgent.from_model(game, copy.deepcopy(model), params, name=f"step {step}",
                                  seed=seed, num_threads=1, device=select_device(config.device),
-                                 backend=config.backend)
+                                 backend=config.backend, learned=learned)
     if rollout_simulations is None:
         rollout_simulations = DEFAULT_ROLLOUT_SIMULATIONS if is_array_game(game) else 0
     opponents: list[tuple[str, Agent]] = [("random", RandomAgent(game, seed=seed + 1))]
@@ -295,7 +303,8 @@ def _ladder_metrics(game: Game | str, model: Any, config: Any, *, seed: int, ste
     for path in earlier_checkpoints:
         try:
             agent = SearchAgent.from_checkpoint(game, path, params, seed=seed + 3,
-                                                num_threads=1, backend=config.backend)
+                                                num_threads=1, backend=config.backend,
+                                                learned=learned)
         except CheckpointError as err:  # one bad file costs one opponent, not the ladder
             logger.warning("the ladder skips earlier checkpoint %s: %s", Path(path).name, err)
             continue
@@ -327,7 +336,7 @@ def solver_metrics(game: Game, agent: SearchAgent, count: int, *,
     """Optimal and best move shares of ``agent``'s search and of its policy alone."""
     positions = labelled_positions(game, count, seed=LABELLED_SEED, cache_dir=cache_dir)
     policy = SearchAgent(game, agent.evaluate, dataclasses.replace(agent.params, simulations=0),
-                         name=f"{agent.name} policy")
+                         name=f"{agent.name} policy", learned=agent.learned)
     metrics = {}
     for kind, player in (("policy", policy), ("search", agent)):
         accuracy = optimal_share(player, positions)

@@ -108,7 +108,8 @@ class SearchAgent:
     @classmethod
     def from_model(cls, game: Game | str, model: Any, params: SearchParams, *,
                    name: str = "net", seed: int = 0, num_threads: int | None = 1,
-                   device: Any = None, backend: str = "auto") -> SearchAgent:
+                   device: Any = None, backend: str = "auto",
+                   learned: LearnedWeights | None = None) -> SearchAgent:
         """From a ``PolicyValueNet`` (its weights are frozen into the evaluator now), run by
         ``backend`` (``nets.backends``; on a GPU ``device`` it is torch)."""
         from nets.loader import model_evaluate
@@ -116,17 +117,18 @@ class SearchAgent:
         game = get_game(game) if isinstance(game, str) else game
         evaluate = model_evaluate(model, backend=backend, device=device,
                                   num_threads=num_threads, game=game)
-        return cls(game, evaluate, params, name=name, seed=seed)
+        return cls(game, evaluate, params, name=name, seed=seed, learned=learned)
 
     @classmethod
     def from_checkpoint(cls, game: Game | str, path: str | Path, params: SearchParams, *,
                         name: str | None = None, seed: int = 0,
-                        num_threads: int | None = 1, backend: str = "auto") -> SearchAgent:
+                        num_threads: int | None = 1, backend: str = "auto",
+                        learned: LearnedWeights | None = None) -> SearchAgent:
         """Load ``path`` (CheckpointError if missing, corrupt or for another game)."""
         game = get_game(game) if isinstance(game, str) else game
         evaluate, _ = resolve_evaluate(game, None, path, backend=backend,
                                        num_threads=num_threads)
-        return cls(game, evaluate, params, name=name or str(path), seed=seed)
+        return cls(game, evaluate, params, name=name or str(path), seed=seed, learned=learned)
 
     def reset(self) -> None:
         self._mcts = None

@@ -42,6 +42,7 @@ from alphazero.train.supervise import (
 from games import GAME_NAMES, get_game
 from nets.checkpoint import CheckpointError
 from nets.files import atomic_write_text
+from alphazero.learned.tandem import initial_search
 from nets.loader import resolve_learned
 from selfplay.actors import learned_arrays, start_inference_server, start_workers
 
@@ -77,7 +78,11 @@ class _Trainer:
                               f"the Ray workers cannot find it: train it with alphazero.train."
                               f"in_process.train_in_process (docs/own_game.md)")
         # Checked here, before Ray starts: a missing or wrong file is one clear error.
-        self.learned = learned_arrays(resolve_learned(self.game, config.search))
+        self.tandem = config.search_training.enabled
+        if self.tandem:  # the learner trains them; the workers start from the same weights
+            self.learned = learned_arrays(initial_search(self.game, config).weights())
+        else:
+            self.learned = learned_arrays(resolve_learned(self.game, config.search))
         self.step = self.start_step = 0
         self.version = 0
         self.positions_added = 0  # the driver's mirror of the learner's count
@@ -95,6 +100,9 @@ class _Trainer:
         self.checkpoint_step = -1
         self.checkpoint_buffer_size: int | None = None
         self.elapsed_before = 0.0  # training seconds spent before a resume (train.minutes)
+        self.cpu_before = 0.0  # CPU seconds of workers and learner before a resume
+        self.worker_cpu = 0.0  # CPU seconds the workers reported since this start
+        self.learner_cpu = 0.0  # the learner process's CPU seconds since this start
         self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
         self.meter_logged = False  # a self-play window was written to TensorBoard
@@ -194,6 +202,7 @@ class _Trainer:
             server=self.server,
             learned=self.learned,
             backend=config.backend,
+            root_share=config.search_training.root_share if self.tandem else 0.0,
         )
         nodes = ray.get([w.node.remote() for w in self.workers])  # wait until all are up
         logger.info("%d self-play workers on %d node(s)", len(nodes), len(set(nodes)))
@@ -232,6 +241,7 @@ class _Trainer:
         self.version = counters["version"]
         self.best_score = counters["best_score"]
         self.elapsed_before = counters["elapsed_seconds"]
+        self.cpu_before = counters["cpu_seconds"]
         self.last_checkpoint = path
         self.checkpoint_step = self.step
         self.checkpoint_buffer_size = self.buffer_size
@@ -311,6 +321,7 @@ class _Trainer:
         self.buffer_size = metrics.pop("buffer_size")
         for key in ("positions_added", "games"):
             metrics.pop(key)
+        self.learner_cpu = metrics.pop("cpu_seconds")
         self.losses = metrics
         for key, value in metrics.items():
             self._scalar(key, value, self.step)
@@ -350,6 +361,7 @@ class _Trainer:
             self.buffer_size = min(self.buffer_size + stats["positions"], self.cfg.buffer_size)
             self.waiting_for_data = False
         self.meter.add(stats)
+        self.worker_cpu += stats.get("cpu_seconds", 0.0)
         self.games_by_node[stats["node_id"]] += stats["games"]
         self._postfix()
 
@@ -377,9 +389,11 @@ class _Trainer:
             first_id=worker,
             learned=self.learned,
             backend=self.config.backend,
+            root_share=self.config.search_training.root_share if self.tandem else 0.0,
         )
         weights = None if self.server is not None else self.weights_ref
-        self.workers[worker].set_weights.remote(self.version, weights)
+        self.workers[worker].set_weights.remote(self.version, weights,
+                                                self.learned if self.tandem else None)
         self.placements.started(worker, self.workers[worker].node.remote())
         for _ in range(PLAYS_IN_FLIGHT):
             self._submit_play(worker)
@@ -403,12 +417,17 @@ class _Trainer:
     def _publish(self) -> None:
         """One object-store copy of the new weights, sent to every worker (or the server)."""
         self.version += 1
-        # a list: not resolved
-        (self.weights_ref,) = self._learner_get(self.learner.publish.remote())
+        # a list: the weights' reference is not resolved
+        self.weights_ref, learned, figures = self._learner_get(self.learner.publish.remote())
+        if learned is not None:  # the learned search, trained in tandem: the same version
+            self.learned = learned
+        for key, value in figures.items():
+            self._scalar(key, value, self.step)
         if self.server is not None:
             self.server.set_weights.remote(self.version, self.weights_ref)
         for worker in filter(None, self.workers):
-            worker.set_weights.remote(self.version, None if self.server else self.weights_ref)
+            worker.set_weights.remote(self.version, None if self.server else self.weights_ref,
+                                      learned)
 
     def _checkpoint(self) -> None:
         path = rundir.checkpoint_path(self.run_dir, self.step)
@@ -417,9 +436,13 @@ class _Trainer:
             "version": self.version,
             "best_score": self.best_score,
             "elapsed_seconds": self._elapsed(),
+            "cpu_seconds": self._cpu_seconds(),
         }
         self._learner_get(
             self.learner.save.remote(str(path), str(rundir.replay_path(path)), extra))
+        if self.tandem:  # the search trained so far, beside the checkpoints
+            self._learner_get(self.learner.save_search.remote(
+                str(self.run_dir / rundir.SEARCH_NAME), self.step))
         # The learner runs calls in order: its counters now are those it just saved.
         saved = self._learner_get(self.learner.counters.remote())
         self.checkpoint_buffer_size = saved["buffer_size"]
@@ -450,6 +473,9 @@ class _Trainer:
             run_dir=str(self.run_dir),
             earlier=earlier,
             seed=self.cfg.seed + self.step,
+            learned=self.learned,
+            clock={"elapsed_seconds": round(self._elapsed(), 1),
+                   "cpu_seconds": round(self._cpu_seconds(), 1)},
         )
         self.evals[ref] = (self.step, self.weights_ref, earlier)
 
@@ -507,6 +533,11 @@ class _Trainer:
                 how = (f"continue from its last checkpoint ({self.last_checkpoint.name}) with "
                        f"'alphazero train --resume {self.run_dir}'")
             raise TrainingError(f"the learner {what} at step {self.step}; {how}") from None
+
+    def _cpu_seconds(self) -> float:
+        """CPU seconds the run's workers and learner spent, across resumes (the ladder's own
+        work not counted): the clock of comparisons between recipes on a shared machine."""
+        return self.cpu_before + self.worker_cpu + self.learner_cpu
 
     # --------------------------------------------------------------- logging
     def _log_selfplay(self, min_seconds: float = 10.0) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,10 @@ class Learner:
     sampled about ``sample_reuse`` times on average; ``train`` stops early otherwise.
     """
 
-    def __init__(self, game, network: NetworkConfig, config: TrainConfig, *, device: str = "cpu"):
+    def __init__(self, game, network: NetworkConfig, config: TrainConfig, *, device: str = "cpu",
+                 search_trainer: Any = None):
         self.game = game
+        self.search_trainer = search_trainer  # alphazero.learned.tandem.SearchTrainer
         self.network_config = network
         self.config = config
         self.device = torch.device(device)
@@ -80,6 +83,8 @@ class Learner:
             trajectories["legal_masks"],
         )
         self.games += len(trajectories["game_lengths"])
+        if self.search_trainer is not None and "roots" in trajectories:
+            self.search_trainer.add_roots(trajectories["roots"])
         return len(self.buffer)
 
     def steps_allowed(self) -> int:
@@ -106,6 +111,7 @@ class Learner:
         metrics.update(
             step=self.step,
             steps_done=steps,
+            cpu_seconds=time.process_time(),  # this process's: the learner's in a Ray actor
             buffer_size=len(self.buffer),
             positions_added=self.buffer.total_added,
             games=self.games,
@@ -167,6 +173,8 @@ class Learner:
             },
             **(extra or {}),
         }
+        if self.search_trainer is not None:
+            state["search_training"] = self.search_trainer.state_dict()
         save_checkpoint(
             path,
             model_state=self.model.state_dict(),
@@ -203,6 +211,11 @@ class Learner:
         buffer = ReplayBuffer.load(
             _replay_file(path, checkpoint.get("replay_file")), capacity=self.config.buffer_size
         )
+        if self.search_trainer is not None:
+            if "search_training" not in checkpoint:
+                raise CheckpointError(f"checkpoint {path} holds no learned-search state: it was "
+                                      f"written without search_training, which is enabled now")
+            self.search_trainer.load_state_dict(checkpoint["search_training"])
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.buffer = buffer

@@ -18,6 +18,7 @@ from alphazero.train.learner import Learner
 from games import get_game
 from nets.loader import new_model
 from nets.torch_net import NetworkConfig, select_device
+from search.learned import LearnedWeights
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,14 @@ class LearnerActor(Learner):
     def __init__(self, game_name: str, network: NetworkConfig, config: Config):
         torch.set_num_threads(1)
         device = select_device(config.device) if torch.cuda.is_available() else "cpu"
-        super().__init__(get_game(game_name), network, config.train, device=str(device))
+        game = get_game(game_name)
+        trainer = None
+        if config.search_training.enabled:
+            from alphazero.learned.tandem import SearchTrainer
+
+            trainer = SearchTrainer(game, config)
+        super().__init__(game, network, config.train, device=str(device),
+                         search_trainer=trainer)
 
     def counters(self) -> dict[str, int]:
         return {
@@ -39,8 +47,20 @@ class LearnerActor(Learner):
         }
 
     def publish(self) -> list:
-        """``ray.put`` the current weights once; the reference goes to every worker."""
-        return [ray.put(self.weights())]
+        """``ray.put`` the current weights once (the reference goes to every worker); with
+        search training, first train the learned search on them. Returns [weights ref, the
+        learned search's arrays or None, its training figures]."""
+        weights = self.weights()
+        if self.search_trainer is None:
+            return [ray.put(weights), None, {}]
+        figures = self.search_trainer.step(weights)
+        return [ray.put(weights), self.search_trainer.arrays(), figures]
+
+    def save_search(self, path: str, step: int) -> None:
+        """Write the learned search trained so far (``--set search.learned_weights=PATH``)."""
+        learned = self.search_trainer.learned
+        learned.meta = {**learned.meta, "step": step}
+        learned.save(path)
 
     def resume(self, path: str) -> dict[str, Any]:
         """Restore from a checkpoint; return the counters and the driver's saved state."""
@@ -50,6 +70,7 @@ class LearnerActor(Learner):
             "version": int(checkpoint.get("version", 0)),
             "best_score": float(checkpoint.get("best_score", float("-inf"))),
             "elapsed_seconds": float(checkpoint.get("elapsed_seconds", 0.0)),
+            "cpu_seconds": float(checkpoint.get("cpu_seconds", 0.0)),
         }
 
 
@@ -63,8 +84,13 @@ def ladder_task(
     run_dir: str,
     earlier: list[str],
     seed: int,
+    learned: dict | None = None,
+    clock: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """Run the evaluation ladder on one weight version (a Ray task on the driver's node)."""
+    """Run the evaluation ladder on one weight version (a Ray task on the driver's node).
+
+    ``learned``: the learned search's arrays for arm learned (those of the same publication
+    when trained in tandem); ``clock``: the run's time so far, written with the CSV row."""
     torch.set_num_threads(1)
     from alphazero.eval.matches import run_ladder
 
@@ -78,6 +104,8 @@ def ladder_task(
         run_dir=Path(run_dir),
         earlier_checkpoints=[Path(p) for p in earlier],
         seed=seed,
+        learned=LearnedWeights(**learned) if learned else None,
+        columns=clock,
     )
     return {str(k): float(v) for k, v in metrics.items()}
 

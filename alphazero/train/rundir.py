@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 BEST_NAME = "best.pt"
+SEARCH_NAME = "search.pt"
+"""The learned search trained in tandem (search_training), in the run directory."""
 _STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
 
 

@@ -286,3 +286,32 @@ def test_the_bar_says_the_buffer_is_filling():
     text = bar_postfix(loss=0.5, games=3, games_per_s=1.5, buffer_size=2000, min_buffer=1000,
                        minutes_left=2.0)
     assert text.startswith("loss 0.500") and text.endswith("2 min left")
+
+
+@pytest.mark.slow
+def test_tandem_search_training_end_to_end_and_resumed(tmp_path):
+    """search_training: the learned search trains beside the network with no solver; the
+    run writes search.pt and TensorBoard search/* figures, the ladder searches with the
+    trained weights and the run's clock, and --resume carries on the search's training."""
+    from nets.search_weights import LearnedSearch
+
+    run_dir = tmp_path / "run"
+    tandem = ("search.arm=learned", "search_training.enabled=true",
+              "search_training.root_share=0.5", "search_training.positions_per_batch=4",
+              "train.publish_every=4", "train.checkpoint_every=12", "train.eval_every=12",
+              "train.eval_games=2")
+    proc = train_tiny(run_dir, *tandem, "train.steps=12")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    learned = LearnedSearch.load(run_dir / "search.pt", expected_game="tictactoe")
+    assert learned.meta["step"] == 12 and learned.weights().selection[-17:].any()
+    scalars = tensorboard_scalars(run_dir)
+    trained = scalars["search/iterations"][-1][1]
+    assert trained >= 2 and "search/teacher_agreement" in scalars
+    header = (run_dir / "evaluation.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["step", "elapsed_seconds", "cpu_seconds"]
+    proc = run_cli("--resume", str(run_dir), "--no-progress", "--set", "train.steps=24")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scalars = tensorboard_scalars(run_dir)
+    iterations = [v for _, v in scalars["search/iterations"]]
+    assert iterations[-1] > trained and iterations == sorted(iterations)  # carried on
+    assert LearnedSearch.load(run_dir / "search.pt").meta["step"] == 24

@@ -257,3 +257,70 @@ def test_sampling_arguments_are_checked():
     puct.set_roots([C4.initial_state()] * 2)
     with pytest.raises(ValueError, match="learned arm"):
         puct.run(sample_temperature=0.1, sample_noise=np.zeros((2, 5, 7)))
+
+
+# ------------------------------------------------------------- the learned training target
+def _root_statistics(seed=0):
+    """A searched batch of Connect Four roots: (policy, visits, prior, q, value)."""
+    game = get_game("connect4")
+    mcts = BatchedMCTS(game, biased_evaluate, SearchParams(simulations=5), batch_size=3,
+                       seed=seed)
+    states = [game.initial_state(), game.apply(game.initial_state(), 3),
+              game.apply(game.apply(game.initial_state(), 0), 3)]
+    mcts.set_roots(states)
+    r = mcts.run()
+    return r.policy, r.visits, r.prior, r.q, r.value
+
+
+def test_untrained_target_is_the_search_policy_bit_for_bit():
+    from search.learned import TARGET_START, improved_policy
+
+    policy, visits, prior, q, value = _root_statistics()
+    assert (visits == 0).any()  # some legal moves unvisited at 6 simulations
+    for target in (np.zeros(0), TARGET_START, np.array([0.0, 3.0, -2.0, 0.5])):
+        assert improved_policy(target, policy, visits, prior, q, value) is policy
+
+
+def test_target_mixes_in_a_softmax_of_prior_q_and_visits():
+    from search.learned import completed_q, improved_policy
+
+    policy, visits, prior, q, value = _root_statistics()
+    lam, beta, gamma, delta = 0.25, 0.5, 2.0, 1.0
+    got = improved_policy(np.array([lam, beta, gamma, delta]), policy, visits, prior, q, value)
+    legal = prior > 0
+    for b in range(len(prior)):
+        cq = completed_q(visits[b], q[b], value[b])
+        z = np.where(legal[b], np.exp(beta * np.log(np.where(legal[b], prior[b], 1))
+                                      + gamma * cq + delta * np.log1p(visits[b])), 0.0)
+        want = (1 - lam) * visits[b] / visits[b].sum() + lam * z / z.sum()
+        np.testing.assert_allclose(got[b], want, rtol=1e-5, atol=1e-7)
+        assert (got[b][~legal[b]] == 0).all()
+    assert (got[(visits == 0) & legal] > 0).all()  # unvisited legal moves get some mass
+
+
+def test_torch_target_map_equals_the_numpy_target():
+    import torch
+
+    from nets.search_weights import TargetMap
+    from search.learned import improved_policy
+
+    policy, visits, prior, q, value = _root_statistics(seed=1)
+    net = TargetMap()
+    with torch.no_grad():
+        net.params.copy_(torch.tensor([0.4, 0.7, 1.5, -0.3]))
+    mine = net(visits, prior, q, value)[0].detach().numpy()
+    theirs = improved_policy(net.export(), policy, visits, prior, q, value)
+    np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    with torch.no_grad():
+        net.params[0] = 1.7  # lam is kept in [0, 1] both in torch and in the export
+    assert net.export()[0] == 1.0
+    np.testing.assert_allclose(net(visits, prior, q, value)[0].detach().numpy(),
+                               improved_policy(net.export(), policy, visits, prior, q, value),
+                               atol=1e-6)
+
+
+def test_target_weights_are_checked():
+    with pytest.raises(ValueError, match="target weights must have 4"):
+        LearnedWeights(target=np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        LearnedWeights(target=np.array([0.5, np.nan, 0.0, 0.0]))

@@ -179,7 +179,7 @@ def test_actor_class_takes_learned_weights_as_arrays():
     network = load_config("tictactoe").network
     config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
     arrays = learned_arrays(learned_weights())
-    assert set(arrays) == {"selection", "readout"}
+    assert set(arrays) == {"selection", "readout", "target"}
     assert all(isinstance(a, np.ndarray) for a in arrays.values())
     actor = SelfPlayActor("tictactoe", network, SearchParams(arm="learned", simulations=4),
                           config, worker_id=0, seed=0, learned=arrays)
@@ -236,3 +236,40 @@ def test_random_opening_plies_are_played_and_not_recorded():
 def test_random_opening_plies_must_not_be_negative():
     with pytest.raises(ValueError, match="random_opening_plies"):
         SelfPlayConfig(random_opening_plies=-1)
+
+
+def test_training_roots_are_a_share_of_the_searched_positions():
+    """With root_share the worker also returns game states it searched (training roots for
+    the learned search); without it nothing changes, the random stream included."""
+    plain = make_worker(game=get_game("connect4"), sims=4)
+    none = SelfPlayWorker(get_game("connect4"), uniform_evaluate, SearchParams(simulations=4),
+                          SelfPlayConfig(games_per_worker=4, resign_threshold=-1.0), seed=0,
+                          root_share=0.0)
+    first, _ = plain.play(moves=30)
+    again, _ = none.play(moves=30)
+    assert "roots" not in first and "roots" not in again
+    for key in first:
+        np.testing.assert_array_equal(first[key], again[key])
+    sharing = SelfPlayWorker(get_game("connect4"), uniform_evaluate, SearchParams(simulations=4),
+                             SelfPlayConfig(games_per_worker=4, resign_threshold=-1.0), seed=0,
+                             root_share=0.5)
+    traj, stats = sharing.play(moves=30)
+    roots = traj["roots"]
+    assert roots.dtype == np.int64 and roots.shape[1:] == np.shape(
+        get_game("connect4").initial_state())
+    assert 0.3 * 4 * 30 < len(roots) < 0.7 * 4 * 30  # half of 4 games x 30 searched moves
+    assert sharing.play(moves=1)[0]["roots"].shape[0] <= 4  # taken once, not sent again
+
+
+def test_a_trained_target_map_sets_the_recorded_policies():
+    from search.learned import LearnedWeights
+
+    worker = SelfPlayWorker(TTT, uniform_evaluate, SearchParams(arm="learned", simulations=8),
+                            SelfPlayConfig(games_per_worker=4, resign_threshold=-1.0), seed=0,
+                            learned=LearnedWeights())
+    worker.set_learned(LearnedWeights(target=np.array([1.0, 1.0, 0.0, 0.0])))  # the prior
+    traj, _ = worker.play(moves=9)
+    obs, legal = traj["observations"], traj["legal_masks"]
+    prior = np.exp(uniform_evaluate(obs, legal)[0])
+    prior = np.where(legal, prior, 0) / np.where(legal, prior, 0).sum(1, keepdims=True)
+    np.testing.assert_allclose(traj["policies"], prior, atol=1e-6)  # uniform over legal moves

@@ -1,0 +1,118 @@
+"""Tandem training of the learned search (alphazero.learned.tandem): the trainer in the
+learner, its state across a resume, and the config that turns it on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from alphazero.config import ConfigError, load_config
+from alphazero.learned.tandem import SearchTrainer, initial_search
+from games import get_game
+from games.base import random_opening
+from nets.loader import new_model
+from nets.weights import numpy_weights
+from search.learned import TARGET_START
+
+TTT = get_game("tictactoe")
+SETTINGS = ["search.arm=learned", "search_training.enabled=true", "network.blocks=1",
+            "network.channels=8", "network.value_hidden=8", "search.simulations=8",
+            "search_training.positions_per_batch=4", "backend=numpy"]
+
+
+def config(*more):
+    return load_config("tictactoe", [*SETTINGS, *more])
+
+
+def roots(count, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        state = TTT.initial_state()
+        for action in random_opening(TTT, int(rng.integers(0, 5)), rng):
+            state = TTT.apply(state, action)
+        if not TTT.is_terminal(state):
+            out.append(state)
+    return np.stack(out)
+
+
+def weights(cfg, seed=0):
+    model = new_model(cfg.network, TTT.observation_shape, TTT.num_actions, seed=seed)
+    return numpy_weights(model)
+
+
+def test_the_search_trains_on_the_roots_it_is_sent():
+    cfg = config()
+    trainer = SearchTrainer(TTT, cfg)
+    start = trainer.learned.weights()
+    assert (start.target == TARGET_START).all() and not start.selection[-17:].any()
+    assert trainer.step(weights(cfg)) == {}  # no roots yet: nothing to train on
+    trainer.add_roots(roots(12))
+    figures = trainer.step(weights(cfg))
+    assert trainer.iterations == cfg.search_training.iterations
+    for key in ("search/loss_selection", "search/loss_readout", "search/loss_target",
+                "search/teacher_agreement", "search/student_cost", "search/residual_rms"):
+        assert np.isfinite(figures[key]), key
+    assert 0.0 <= figures["search/teacher_agreement"] <= 1.0
+    after = trainer.learned.weights()
+    assert after.selection[-17:].any()  # the residual's last layer left zero
+    assert after.target[0] > 0  # the target map mixed in some of its softmax
+    assert not np.array_equal(after.readout, start.readout)
+    arrays = trainer.arrays()
+    assert set(arrays) == {"selection", "readout", "target"}
+
+
+def test_without_the_target_map_only_selection_and_readout_learn():
+    cfg = config("search_training.target=false", "search_training.teacher_arm=puct")
+    trainer = SearchTrainer(TTT, cfg)
+    trainer.add_roots(roots(8))
+    figures = trainer.step(weights(cfg))
+    assert "search/loss_target" not in figures
+    assert (trainer.learned.weights().target == TARGET_START).all()
+
+
+def test_a_resumed_trainer_continues_exactly(tmp_path):
+    """The state goes through a weights-only file (as in a checkpoint) and the next steps of
+    the resumed trainer equal those of the one that kept running."""
+    cfg = config()
+    net = weights(cfg)
+    first = SearchTrainer(TTT, cfg)
+    first.add_roots(roots(10))
+    first.step(net)
+    torch.save(first.state_dict(), tmp_path / "state.pt")
+    second = SearchTrainer(TTT, config("train.seed=5"))  # other seeds: all state is restored
+    second.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    assert len(second.roots) == 10
+    a, b = first.step(net), second.step(net)
+    a.pop("search/seconds"), b.pop("search/seconds")
+    assert a == b
+    for x, y in zip(first.arrays().values(), second.arrays().values()):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_initial_search_starts_from_given_weights(tmp_path):
+    cfg = config()
+    trained = SearchTrainer(TTT, cfg)
+    trained.add_roots(roots(8))
+    trained.step(weights(cfg))
+    trained.learned.save(tmp_path / "search.pt")
+    start = initial_search(TTT, config(f"search.learned_weights={tmp_path / 'search.pt'}"))
+    np.testing.assert_array_equal(start.weights().selection, trained.arrays()["selection"])
+    assert start.meta["trained_by"] == "tandem"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["search_training.enabled=true"], "needs search.arm: learned"),
+    (["search.arm=learned", "search_training.root_share=0"], "root_share must be in"),
+    (["search.arm=learned", "search_training.pool=2",
+      "search_training.positions_per_batch=4"], "positions_per_batch must be <= pool"),
+    (["search.arm=learned", "search_training.teacher_arm=solver"], "learned or puct"),
+    (["search.arm=learned", "search_training.budgets=[100000]",
+      "search_training.teacher_factor=100"], "teacher's budget"),
+    (["search.arm=learned", "search_training.iterations=0"], "iterations must be >= 1"),
+    (["search_training.teacher=8"], "unknown config key 'search_training.teacher'"),
+])
+def test_search_training_settings_are_checked(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("tictactoe", overrides)
