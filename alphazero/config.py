@@ -176,6 +176,10 @@ class TrainConfig:
     the budget is spent, whichever comes first; the cosine schedule follows whichever is
     further along, so a time-bound run still decays its learning rate. A resumed run counts
     the time spent before."""
+    cpu_minutes: float = 0.0
+    """CPU-time budget in minutes (0: none): CPU time of the self-play workers and the
+    learner, summed (the ladder's not counted), as the run's clock when recipes are compared
+    on a shared or busy machine. Ends the run and drives the schedule like ``minutes``."""
     batch_size: int = 256
     """Positions per mini-batch."""
     optimizer: str = "sgd"
@@ -233,8 +237,8 @@ class TrainConfig:
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"train.{name} must be a finite number >= 0, "
                                  f"not {getattr(self, name)!r}")
-        if self.minutes < 0:
-            raise ValueError("train.minutes must be >= 0")
+        if self.minutes < 0 or self.cpu_minutes < 0:
+            raise ValueError("train.minutes and train.cpu_minutes must be >= 0")
         if self.eval_simulations < 0 or self.eval_history < 0 or self.eval_every < 0:
             raise ValueError("train.eval_simulations, eval_history and eval_every must be >= 0")
         if self.eval_simulations > MAX_SIMULATIONS:

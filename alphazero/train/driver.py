@@ -260,10 +260,14 @@ class _Trainer:
         return self.elapsed_before + (now - (self.loop_started or now))
 
     def _time_progress(self) -> float:
-        """Share of train.minutes spent (0 without a time budget)."""
-        if self.cfg.minutes <= 0:
-            return 0.0
-        return min(self._elapsed() / (60.0 * self.cfg.minutes), 1.0)
+        """Share of train.minutes or train.cpu_minutes spent, the larger (0 without a time
+        budget)."""
+        shares = [0.0]
+        if self.cfg.minutes > 0:
+            shares.append(self._elapsed() / (60.0 * self.cfg.minutes))
+        if self.cfg.cpu_minutes > 0:
+            shares.append(self._cpu_seconds() / (60.0 * self.cfg.cpu_minutes))
+        return min(max(shares), 1.0)
 
     def _at_end(self) -> bool:
         return self.step >= self.cfg.steps or self._time_progress() >= 1.0
@@ -287,7 +291,8 @@ class _Trainer:
                     self._on_evaluated(ref)
             self._log_selfplay()
         if self.checkpoint_step != self.step:  # time ran out while waiting for games
-            logger.info("time budget of %g minutes spent at step %d", self.cfg.minutes, self.step)
+            logger.info("time budget spent at step %d (%.1f minutes, %.1f CPU minutes)",
+                        self.step, self._elapsed() / 60, self._cpu_seconds() / 60)
             self._after_steps(at_end=True)
 
     def _maybe_train(self) -> None:

@@ -137,4 +137,5 @@ def config_summary(config: Config) -> str:
         f"{sp.workers} workers x {sp.games_per_worker} games, {t.steps} steps of "
         f"{t.batch_size} ({t.optimizer}, lr {t.lr})"
         + (f", at most {t.minutes:g} minutes" if t.minutes > 0 else "")
+        + (f", at most {t.cpu_minutes:g} CPU minutes" if t.cpu_minutes > 0 else "")
     )

@@ -315,3 +315,19 @@ def test_tandem_search_training_end_to_end_and_resumed(tmp_path):
     iterations = [v for _, v in scalars["search/iterations"]]
     assert iterations[-1] > trained and iterations == sorted(iterations)  # carried on
     assert LearnedSearch.load(run_dir / "search.pt").meta["step"] == 24
+
+
+@pytest.mark.slow
+def test_a_cpu_time_budget_ends_the_run(tmp_path):
+    """train.cpu_minutes: the workers' and learner's CPU time is the run's clock."""
+    from nets.checkpoint import load_checkpoint
+
+    run_dir = tmp_path / "run"
+    proc = train_tiny(run_dir, "train.steps=1000000", "train.cpu_minutes=0.4",
+                      "train.eval_every=0", "train.checkpoint_every=1000000")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "at most 0.4 CPU minutes" in proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    extra = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
+    assert 24 <= extra["cpu_seconds"] < 24 + 20
+    assert extra["elapsed_seconds"] < 120

@@ -1,0 +1,174 @@
+"""The tandem study (issue 16, docs/learned_search.md "Pre-registered: the tandem study").
+
+From scratch on Connect Four, the shipped recipe (alphazero/configs/connect4.yaml) with three
+self-play searches: PUCT, Gumbel (the recipe's own) and the learned search trained in tandem
+(search_training), each for the same wall-clock budget on this machine, several seeds, one
+run after another. Each run is bound by CPU time (train.cpu_minutes: the workers' and the
+learner's, summed), so a busy machine stretches a run's wall time but gives every arm the
+same compute; on a quiet machine 80 CPU minutes take about 45 wall minutes. The evaluation
+ladder measures every run as it goes: the share of optimal moves on the ladder's 300 held-out solver-labelled positions (never trained on: self-play
+has no solver), by the arm's own search at 64 simulations (Gumbel without noise), with the
+run's wall and CPU clocks in each row of evaluation.csv.
+
+    python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2]
+    python benchmarks/tandem_study.py report [--root runs/tandem-study]
+
+``run`` starts each missing run, resumes one that was interrupted (a checkpoint and no
+summary.json) and skips finished ones, so it can be stopped and started again across
+sessions. ``report`` prints each run's time to 90% and 93% optimal moves (CPU seconds of
+workers and learner, interpolated between ladder rows; a run that never gets there is
+censored at its budget, ">"), the arms' means over seeds with bootstrap intervals, and the
+ratio of the tandem arm's time to the better baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ARMS = {
+    "puct": ["search.arm=puct"],
+    "gumbel": [],  # the recipe's own self-play search
+    "tandem": ["search.arm=learned", "search_training.enabled=true"],
+}
+COMMON = ["train.eval_every=1000", "train.eval_simulations=64", "train.eval_games=10",
+          "train.eval_history=0", "train.keep_checkpoints=2"]
+METRIC = "solver/optimal_share_search"
+THRESHOLDS = (0.90, 0.93)
+CLOCKS = ("cpu_seconds", "elapsed_seconds")
+
+
+def run_dir(root: Path, arm: str, seed: int) -> Path:
+    return root / f"{arm}-seed{seed}"
+
+
+def cmd_run(args) -> int:
+    root = Path(args.root)
+    for seed in _ints(args.seeds):
+        for arm in args.arms.split(","):
+            path = run_dir(root, arm, seed)
+            if (path / "summary.json").is_file():
+                print(f"{path}: finished, skipped", flush=True)
+                continue
+            sets = [*ARMS[arm], *COMMON, "train.minutes=0",
+                    f"train.cpu_minutes={args.cpu_minutes}", f"train.seed={seed}"]
+            command = [sys.executable, "-m", "alphazero", "train"]
+            if (path / "checkpoints").is_dir() and any((path / "checkpoints").glob("step_*.pt")):
+                command += ["--resume", str(path)]
+            else:
+                command += ["connect4", "--run-dir", str(path)]
+            command += [arg for item in sets for arg in ("--set", item)]
+            print(" ".join(command), flush=True)
+            code = subprocess.call(command)
+            if code != 0:
+                print(f"{path}: exit code {code}; run this command again to resume it")
+                return code
+    return 0
+
+
+def rows(path: Path) -> list[dict[str, float]]:
+    with open(path / "evaluation.csv", newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)}
+                for row in csv.DictReader(f)]
+
+
+def time_to(table: list[dict[str, float]], threshold: float, clock: str) -> tuple[float, bool]:
+    """(clock value where the metric first reaches ``threshold``, linearly interpolated from
+    the previous row (from 0 at the start), True) or (the last row's clock, False: censored)."""
+    before_t, before_v = 0.0, 0.0
+    for row in table:
+        t, v = row[clock], row[METRIC]
+        if v >= threshold:
+            if v == before_v:
+                return t, True
+            return before_t + (threshold - before_v) * (t - before_t) / (v - before_v), True
+        before_t, before_v = t, v
+    return (table[-1][clock] if table else math.nan), False
+
+
+def bootstrap(values: np.ndarray, stat, resamples: int = 10_000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    draws = [stat(values[rng.integers(0, len(values), len(values))]) for _ in range(resamples)]
+    return np.percentile(draws, [2.5, 97.5])
+
+
+def cmd_report(args) -> int:
+    root = Path(args.root)
+    found: dict[str, dict[int, list]] = {}
+    for path in sorted(root.glob("*-seed*")):
+        arm, seed = path.name.rsplit("-seed", 1)
+        if (path / "evaluation.csv").is_file():
+            found.setdefault(arm, {})[int(seed)] = rows(path)
+    if not found:
+        print(f"no runs under {root}")
+        return 1
+    report: dict = {}
+    print(f"| arm | seed | ladder rows | final {METRIC} | "
+          + " | ".join(f"CPU s to {t:.0%}" for t in THRESHOLDS) + " |")
+    print("|---|---|---|---|" + "---|" * len(THRESHOLDS))
+    for arm, seeds in found.items():
+        for seed, table in sorted(seeds.items()):
+            times = [time_to(table, t, "cpu_seconds") for t in THRESHOLDS]
+            cells = [f"{v:,.0f}" if reached else f">{v:,.0f}" for v, reached in times]
+            print(f"| {arm} | {seed} | {len(table)} | {table[-1][METRIC]:.3f} | "
+                  + " | ".join(cells) + " |")
+            report.setdefault(arm, {})[seed] = {
+                "final": table[-1][METRIC], "rows": len(table),
+                **{f"{clock}_to_{t}": time_to(table, t, clock) for t in THRESHOLDS
+                   for clock in CLOCKS}}
+    print()
+    for t in THRESHOLDS:
+        key = f"cpu_seconds_to_{t}"
+        means = {}
+        for arm, seeds in report.items():
+            values = np.array([s[key][0] for s in seeds.values()])
+            censored = sum(not s[key][1] for s in seeds.values())
+            low, high = bootstrap(values, np.mean) if len(values) > 1 else (math.nan, math.nan)
+            means[arm] = values
+            print(f"{arm}: CPU seconds to {t:.0%}: mean {values.mean():,.0f} "
+                  f"[{low:,.0f}, {high:,.0f}] over {len(values)} seeds"
+                  + (f" ({censored} censored at the budget: a lower bound)" if censored else ""))
+        baselines = [a for a in ("puct", "gumbel") if a in means]
+        if "tandem" in means and baselines:
+            best = min(baselines, key=lambda a: means[a].mean())
+            ratio = means["tandem"].mean() / means[best].mean()
+            rng = np.random.default_rng(1)
+            draws = [rng.choice(means["tandem"], len(means["tandem"])).mean()
+                     / rng.choice(means[best], len(means[best])).mean() for _ in range(10_000)]
+            low, high = np.percentile(draws, [2.5, 97.5])
+            print(f"tandem / {best} (the better baseline) at {t:.0%}: {ratio:.2f}x "
+                  f"[{low:.2f}, {high:.2f}] (target <= 0.70x, interval excluding 1.0)")
+    (root / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run (or resume) the study's training runs one by one")
+    r.add_argument("--arms", default="puct,gumbel,tandem", help="arms to run, in order")
+    r.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated")
+    r.add_argument("--cpu-minutes", type=float, default=80.0,
+                   help="CPU-time budget of a run (workers and learner)")
+    r.add_argument("--root", default="runs/tandem-study", help="where the runs go")
+    r.set_defaults(func=cmd_run)
+    s = sub.add_parser("report", help="times to 90%% and 93%% with intervals across seeds")
+    s.add_argument("--root", default="runs/tandem-study", help="where the runs are")
+    s.set_defaults(func=cmd_report)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
