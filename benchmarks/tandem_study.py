@@ -2,13 +2,14 @@
 
 From scratch on Connect Four, the shipped recipe (alphazero/configs/connect4.yaml) with three
 self-play searches: PUCT, Gumbel (the recipe's own) and the learned search trained in tandem
-(search_training), each for the same wall-clock budget on this machine, several seeds, one
-run after another. Each run is bound by CPU time (train.cpu_minutes: the workers' and the
-learner's, summed), so a busy machine stretches a run's wall time but gives every arm the
-same compute; on a quiet machine 80 CPU minutes take about 45 wall minutes. The evaluation
-ladder measures every run as it goes: the share of optimal moves on the ladder's 300 held-out solver-labelled positions (never trained on: self-play
-has no solver), by the arm's own search at 64 simulations (Gumbel without noise), with the
-run's wall and CPU clocks in each row of evaluation.csv.
+(search_training), each for the same budget on this machine, several seeds, one run after
+another. Each run is bound by CPU time (train.cpu_minutes: the workers' and the learner's,
+summed), so a busy machine stretches a run's wall time but gives every arm the same compute;
+on a quiet machine 80 CPU minutes take about 45 wall minutes. The evaluation ladder
+measures every run as it goes: the share of optimal moves on the ladder's 300 held-out
+solver-labelled positions (never trained on: self-play has no solver), by the arm's own
+search at 64 simulations (Gumbel without noise), with the run's wall and CPU clocks in each
+row of evaluation.csv.
 
     python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2]
     python benchmarks/tandem_study.py report [--root runs/tandem-study]
