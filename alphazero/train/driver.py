@@ -97,7 +97,6 @@ class _Trainer:
         self.elapsed_before = 0.0  # training seconds spent before a resume (train.minutes)
         self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
-        self.meter_logged = False  # a self-play window was written to TensorBoard
         self.games_by_node: Counter = Counter()
         self.failures = WorkerFailures()
         self.placements = Placements()
@@ -275,7 +274,7 @@ class _Trainer:
                     self._on_played(ref)
                 else:
                     self._on_evaluated(ref)
-            self._log_selfplay()
+            self._log_selfplay(self.meter.window())
         if self.checkpoint_step != self.step:  # time ran out while waiting for games
             logger.info("time budget of %g minutes spent at step %d", self.cfg.minutes, self.step)
             self._after_steps(at_end=True)
@@ -478,9 +477,7 @@ class _Trainer:
         for worker in filter(None, self.workers):
             ray.kill(worker, no_restart=True)
         self.plays.clear()
-        # The last window ends just after a batch of games came in, so a short one is a spike
-        # of games/s: it is written only if it is long enough, or is the run's only one.
-        self._log_selfplay(min_seconds=0.0 if not self.meter_logged else 5.0)
+        self._log_selfplay(self.meter.last_window())  # none if short: a spike of games/s
         counters = self._learner_get(self.learner.counters.remote())
         self.buffer_size, self.positions_added = counters["buffer_size"], \
             counters["positions_added"]
@@ -509,11 +506,9 @@ class _Trainer:
             raise TrainingError(f"the learner {what} at step {self.step}; {how}") from None
 
     # --------------------------------------------------------------- logging
-    def _log_selfplay(self, min_seconds: float = 10.0) -> None:
-        window = self.meter.window(min_seconds=min_seconds)
+    def _log_selfplay(self, window: dict[str, float] | None) -> None:
         if window is None:
             return
-        self.meter_logged = True
         for key, value in window.items():
             self._scalar(key, value, self.step)
         self._scalar("charts/buffer_size", self.buffer_size, self.step)
