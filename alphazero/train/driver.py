@@ -220,10 +220,8 @@ class _Trainer:
             logger.info("removed %d partly written file(s) left in %s by an interrupted run",
                         removed, rundir.CHECKPOINT_DIR)
         try:
-            path, counters = rundir.restore_latest(
-                self.run_dir, lambda path: ray.get(self.learner.resume.remote(str(path)))
-            )
-        except FileNotFoundError as err:  # each unreadable checkpoint was logged
+            path, counters = rundir.restore_latest(self.run_dir, self._learner_resume)
+        except FileNotFoundError as err:  # one line naming each unreadable checkpoint
             raise CheckpointError(str(err)) from None
         self.step = self.start_step = counters["step"]
         self.positions_added = counters["positions_added"]
@@ -241,6 +239,12 @@ class _Trainer:
             "checkpoint (%s generated in all up to it)",
             path, self.step, f"{self.buffer_size:,}", f"{self.positions_added:,}",
         )
+
+    def _learner_resume(self, path: Path) -> dict[str, Any]:
+        try:
+            return ray.get(self.learner.resume.remote(str(path)))
+        except ray.exceptions.RayTaskError as err:  # the learner's error, not Ray's wrapping
+            raise err.cause from None  # (whose text is a traceback ending in its class name)
 
     # ------------------------------------------------------------------ loop
     def _elapsed(self) -> float:

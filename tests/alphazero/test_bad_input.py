@@ -316,15 +316,19 @@ def test_a_line_that_is_not_utf8_is_answered_with_an_error_and_nothing_is_lost(
 
 
 @pytest.mark.slow
-def test_resume_refuses_hostile_checkpoint(files, tmp_path):
+@pytest.mark.parametrize("name, says", [("evil_ttt", "could run code"),
+                                        ("binary", "is corrupt")])
+def test_resume_refuses_hostile_or_corrupt_checkpoint_in_one_line(files, tmp_path, name, says):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "config.yaml").write_text((ROOT / "alphazero/configs/tictactoe.yaml").read_text())
-    (run / "checkpoints/step_00000010.pt").write_bytes(files["evil_ttt"].read_bytes())
+    (run / "checkpoints/step_00000010.pt").write_bytes(files[name].read_bytes())
     files["marker"].unlink(missing_ok=True)
     done = _subprocess(["train", "--resume", str(run), "--no-progress"], b"")
     err = done.stderr.decode()
-    assert done.returncode != 0 and "Traceback" not in err, err
-    # the driver warns of each unreadable checkpoint it skips, then ends in one error line
-    assert [ln for ln in err.splitlines() if ln.startswith("alphazero train: error:")], err
-    assert "could run code" in err and not files["marker"].exists()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    # one line (no warning of a fallback there is none to, no Ray task-error wrapping)
+    [line] = err.strip().splitlines()
+    assert line.startswith("alphazero train: error: no readable checkpoint in "), err
+    assert "step_00000010.pt: checkpoint " in line and says in line, line
+    assert "RayTaskError" not in line and not files["marker"].exists()
