@@ -13,8 +13,11 @@ import io
 import json
 import os
 import pickle
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -236,6 +239,48 @@ def test_bad_input_ends_in_one_line(argv, stdin, files, monkeypatch, capsys, tmp
     assert errors[0].startswith(f"alphazero {argv[0]}: error: "), errors
     assert len(errors[0]) < 400, errors  # one readable line, not a dump
     assert not files["marker"].exists(), "the hostile checkpoint ran its code"
+
+
+@pytest.fixture
+def not_ray(request):
+    """The port of a TCP server on 127.0.0.1 that is not Ray: it answers a connection with
+    the bytes ``request.param`` (b"": closes it at once), or (None) accepts and says nothing."""
+    server = socket.create_server(("127.0.0.1", 0))
+    answer, connections = request.param, []
+
+    def serve():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # the server closed: the test is over
+                return
+            connections.append(connection)
+            if answer is not None:
+                connection.sendall(answer)
+                connection.close()
+
+    if answer is not None:  # (silent: the kernel completes the connection on its own)
+        threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+@pytest.mark.parametrize("not_ray", [None, b"", b"HTTP/1.1 400 Bad Request\r\n\r\n"],
+                         ids=["silent", "closes", "http1"], indirect=True)
+def test_train_address_where_something_else_listens_ends_in_one_line(not_ray, monkeypatch,
+                                                                     capsys, tmp_path):
+    """Ray would retry for ever (20 lines a minute, with a run directory made); the probe
+    says it in one line within its bound, before the run directory is made."""
+    started = time.monotonic()
+    code, lines = _run(monkeypatch, capsys, ["train", "tictactoe", "--address",
+                                             f"127.0.0.1:{not_ray}", "--run-dir",
+                                             str(tmp_path / "run"), "--no-progress"], "")
+    assert code == 2 and time.monotonic() - started < 15, lines
+    assert lines == [f"alphazero train: error: --address 127.0.0.1:{not_ray}: something "
+                     "listens there, but it is not a Ray cluster (no gRPC answer in 5 s)"]
+    assert not (tmp_path / "run").exists()
 
 
 def test_play_pgn_is_checked_before_the_game(files, monkeypatch, capsys, tmp_path):

@@ -356,3 +356,17 @@ def test_a_session_with_one_short_window_still_gets_its_point(monkeypatch):
     window = meter.last_window()
     assert window["charts/selfplay_games_per_s"] == pytest.approx(1.0)
     assert meter.last_window() is None  # no games since: nothing to write
+
+
+@pytest.mark.slow
+def test_the_address_probe_lets_a_real_ray_cluster_through():
+    """The probe of --address asks for gRPC's HTTP/2 answer: Ray's GCS gives it."""
+    import ray
+
+    from alphazero.cli.train import check_address
+
+    ray.init(num_cpus=1, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        check_address(ray.get_runtime_context().gcs_address)  # no UsageError
+    finally:
+        ray.shutdown()
