@@ -105,12 +105,15 @@ RAY_ADDRESS_WORDS = ("auto", "local")
 """``--address`` values Ray resolves itself (the cluster this machine last started; a new
 local instance), which are not probed."""
 PROBE_SECONDS = 5.0
+# The client's HTTP/2 connection preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5).
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
 def check_address(address: str | None) -> None:
-    """UsageError for a ``--address`` that is not HOST:PORT (or ray://HOST:PORT, auto, local)
-    or where nothing accepts a connection, found in at most PROBE_SECONDS before Ray starts:
-    Ray itself retries for about a minute, logging some twenty lines, then raises."""
+    """UsageError for a ``--address`` that is not HOST:PORT (or ray://HOST:PORT, auto, local),
+    where nothing accepts a connection, or where what does is not a Ray cluster, found in at
+    most 2 x PROBE_SECONDS before Ray starts: Ray itself retries for about a minute, logging
+    some twenty lines, then raises (for a server that is not Ray: for minutes, or for ever)."""
     if address is None or address in RAY_ADDRESS_WORDS:
         return
     host, sep, port = address.removeprefix("ray://").rpartition(":")
@@ -119,11 +122,35 @@ def check_address(address: str | None) -> None:
         raise UsageError(f"--address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379), "
                          "ray://HOST:PORT or auto")
     try:
-        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+        sock = socket.create_connection((host, int(port)), timeout=PROBE_SECONDS)
     except OSError as err:
         reason = err.strerror or str(err) or type(err).__name__
         raise UsageError(f"--address {address}: no Ray cluster answers there "
                          f"({reason})") from None
+    with sock:
+        try:
+            speaks = _speaks_http2(sock)
+        except OSError:  # no answer in time, or the connection reset
+            speaks = False
+    if not speaks:
+        raise UsageError(f"--address {address}: something listens there, but it is not a Ray "
+                         f"cluster (no gRPC answer in {PROBE_SECONDS:g} s)")
+
+
+def _speaks_http2(sock: socket.socket) -> bool:
+    """Whether the server answers an HTTP/2 preface with its SETTINGS frame, as the gRPC
+    servers of Ray (its GCS and its client server) do; True without asking under TLS
+    (RAY_USE_TLS), where the first bytes are a TLS handshake."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return True
+    sock.sendall(_HTTP2_HELLO)
+    header = b""
+    while len(header) < 9:  # a frame header: length[3] type[1] flags[1] stream[4]
+        chunk = sock.recv(9 - len(header))
+        if not chunk:  # closed on us
+            return False
+        header += chunk
+    return header[3] == 0x04 and header[5:] == bytes(4)  # SETTINGS, on stream 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

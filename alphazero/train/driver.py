@@ -105,7 +105,6 @@ class _Trainer:
         self.learner_cpu = 0.0  # the learner process's CPU seconds since this start
         self.loop_started: float | None = None
         self.meter = SelfPlayMeter()
-        self.meter_logged = False  # a self-play window was written to TensorBoard
         self.games_by_node: Counter = Counter()
         self.failures = WorkerFailures()
         self.placements = Placements()
@@ -230,10 +229,8 @@ class _Trainer:
             logger.info("removed %d partly written file(s) left in %s by an interrupted run",
                         removed, rundir.CHECKPOINT_DIR)
         try:
-            path, counters = rundir.restore_latest(
-                self.run_dir, lambda path: ray.get(self.learner.resume.remote(str(path)))
-            )
-        except FileNotFoundError as err:  # each unreadable checkpoint was logged
+            path, counters = rundir.restore_latest(self.run_dir, self._learner_resume)
+        except FileNotFoundError as err:  # one line naming each unreadable checkpoint
             raise CheckpointError(str(err)) from None
         self.step = self.start_step = counters["step"]
         self.positions_added = counters["positions_added"]
@@ -252,6 +249,12 @@ class _Trainer:
             "checkpoint (%s generated in all up to it)",
             path, self.step, f"{self.buffer_size:,}", f"{self.positions_added:,}",
         )
+
+    def _learner_resume(self, path: Path) -> dict[str, Any]:
+        try:
+            return ray.get(self.learner.resume.remote(str(path)))
+        except ray.exceptions.RayTaskError as err:  # the learner's error, not Ray's wrapping
+            raise err.cause from None  # (whose text is a traceback ending in its class name)
 
     # ------------------------------------------------------------------ loop
     def _elapsed(self) -> float:
@@ -289,7 +292,7 @@ class _Trainer:
                     self._on_played(ref)
                 else:
                     self._on_evaluated(ref)
-            self._log_selfplay()
+            self._log_selfplay(self.meter.window())
         if self.checkpoint_step != self.step:  # time ran out while waiting for games
             logger.info("time budget spent at step %d (%.1f minutes, %.1f CPU minutes)",
                         self.step, self._elapsed() / 60, self._cpu_seconds() / 60)
@@ -509,9 +512,7 @@ class _Trainer:
         for worker in filter(None, self.workers):
             ray.kill(worker, no_restart=True)
         self.plays.clear()
-        # The last window ends just after a batch of games came in, so a short one is a spike
-        # of games/s: it is written only if it is long enough, or is the run's only one.
-        self._log_selfplay(min_seconds=0.0 if not self.meter_logged else 5.0)
+        self._log_selfplay(self.meter.last_window())  # none if short: a spike of games/s
         counters = self._learner_get(self.learner.counters.remote())
         self.buffer_size, self.positions_added = counters["buffer_size"], \
             counters["positions_added"]
@@ -545,11 +546,9 @@ class _Trainer:
         return self.cpu_before + self.worker_cpu + self.learner_cpu
 
     # --------------------------------------------------------------- logging
-    def _log_selfplay(self, min_seconds: float = 10.0) -> None:
-        window = self.meter.window(min_seconds=min_seconds)
+    def _log_selfplay(self, window: dict[str, float] | None) -> None:
         if window is None:
             return
-        self.meter_logged = True
         for key, value in window.items():
             self._scalar(key, value, self.step)
         self._scalar("charts/buffer_size", self.buffer_size, self.step)

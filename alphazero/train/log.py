@@ -9,11 +9,17 @@ from typing import Any
 
 import numpy as np
 
+WINDOW_SECONDS = 10.0
+"""Shortest self-play window written to TensorBoard while the run goes on."""
+LAST_WINDOW_SECONDS = 5.0
+"""Shortest last window of a session that wrote one before (``SelfPlayMeter.last_window``)."""
+
 
 class SelfPlayMeter:
     """Adds up workers' ``play`` stats; gives rates over wall-clock windows and run totals."""
 
     def __init__(self) -> None:
+        self.windows = 0  # windows given (written to TensorBoard)
         self.games_total = 0
         self.simulations_total = 0
         self.resign_checks = 0
@@ -57,7 +63,16 @@ class SelfPlayMeter:
             return self.games_total / max(time.monotonic() - self.started, 1e-9)
         return self.w["games"] / elapsed
 
-    def window(self, min_seconds: float) -> dict[str, float] | None:
+    def last_window(self) -> dict[str, float] | None:
+        """The figures of the run's last window, or None if it is too short to trust.
+
+        The last window ends when training reaches its last step, just after a batch of games
+        came in: a short one (1 game in 0.2 s) would draw a spike of games/s at the end of the
+        curve (and of each resumed session). It is given only if it is LAST_WINDOW_SECONDS
+        long, or is the session's only window (a short run still gets its one point)."""
+        return self.window(min_seconds=LAST_WINDOW_SECONDS if self.windows else 0.0)
+
+    def window(self, min_seconds: float = WINDOW_SECONDS) -> dict[str, float] | None:
         """TensorBoard figures of the window, once it is ``min_seconds`` long and has games."""
         elapsed = time.monotonic() - self.window_start
         w = self.w
@@ -74,6 +89,7 @@ class SelfPlayMeter:
         rate = self.false_positive_rate()
         if rate is not None:
             out["charts/resign_false_positive_rate"] = rate
+        self.windows += 1
         self._reset_window()
         return out
 

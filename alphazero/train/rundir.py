@@ -105,8 +105,9 @@ def remove_partial_files(run_dir: Path) -> int:
 def restore_latest(run_dir: Path, restore: Callable[[Path], Any]) -> tuple[Path, Any]:
     """Call ``restore(path)`` on the newest checkpoint, falling back to older ones.
 
-    A checkpoint (or its replay file) that ``restore`` cannot read is skipped with a warning.
-    Raises ``FileNotFoundError`` when there is no usable checkpoint.
+    A checkpoint (or its replay file) that ``restore`` cannot read is skipped: one warning
+    names those skipped once one is restored. Raises ``FileNotFoundError``, one line naming
+    each and why, when there is no usable checkpoint (then nothing is logged above debug).
     """
     candidates = list_checkpoints(run_dir)
     if not candidates:
@@ -114,15 +115,16 @@ def restore_latest(run_dir: Path, restore: Callable[[Path], Any]) -> tuple[Path,
     errors = []
     for _, path in reversed(candidates):
         try:
-            return path, restore(path)
+            restored = restore(path)
         except Exception as err:  # noqa: BLE001 - any failure means "try the previous one"
-            reason = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
-            logger.warning(
-                "checkpoint %s is unreadable (%s); falling back to the previous one",
-                path.name,
-                reason,
-            )
-            errors.append(f"{path.name}: {reason}")
+            logger.debug("checkpoint %s is unreadable", path, exc_info=True)
+            lines = str(err).strip().splitlines()
+            errors.append(f"{path.name}: {lines[-1] if lines else repr(err)}")
+            continue
+        if errors:
+            logger.warning("resuming from %s: skipped the newer, unreadable %s", path.name,
+                           "; ".join(errors))
+        return path, restored
     raise FileNotFoundError(
         f"no readable checkpoint in {run_dir / CHECKPOINT_DIR}: " + "; ".join(errors)
     )

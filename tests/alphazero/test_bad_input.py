@@ -13,8 +13,11 @@ import io
 import json
 import os
 import pickle
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -238,6 +241,48 @@ def test_bad_input_ends_in_one_line(argv, stdin, files, monkeypatch, capsys, tmp
     assert not files["marker"].exists(), "the hostile checkpoint ran its code"
 
 
+@pytest.fixture
+def not_ray(request):
+    """The port of a TCP server on 127.0.0.1 that is not Ray: it answers a connection with
+    the bytes ``request.param`` (b"": closes it at once), or (None) accepts and says nothing."""
+    server = socket.create_server(("127.0.0.1", 0))
+    answer, connections = request.param, []
+
+    def serve():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # the server closed: the test is over
+                return
+            connections.append(connection)
+            if answer is not None:
+                connection.sendall(answer)
+                connection.close()
+
+    if answer is not None:  # (silent: the kernel completes the connection on its own)
+        threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+@pytest.mark.parametrize("not_ray", [None, b"", b"HTTP/1.1 400 Bad Request\r\n\r\n"],
+                         ids=["silent", "closes", "http1"], indirect=True)
+def test_train_address_where_something_else_listens_ends_in_one_line(not_ray, monkeypatch,
+                                                                     capsys, tmp_path):
+    """Ray would retry for ever (20 lines a minute, with a run directory made); the probe
+    says it in one line within its bound, before the run directory is made."""
+    started = time.monotonic()
+    code, lines = _run(monkeypatch, capsys, ["train", "tictactoe", "--address",
+                                             f"127.0.0.1:{not_ray}", "--run-dir",
+                                             str(tmp_path / "run"), "--no-progress"], "")
+    assert code == 2 and time.monotonic() - started < 15, lines
+    assert lines == [f"alphazero train: error: --address 127.0.0.1:{not_ray}: something "
+                     "listens there, but it is not a Ray cluster (no gRPC answer in 5 s)"]
+    assert not (tmp_path / "run").exists()
+
+
 def test_play_pgn_is_checked_before_the_game(files, monkeypatch, capsys, tmp_path):
     """A PGN path that cannot be written is said before the first move, not after the game."""
     monkeypatch.chdir(tmp_path)
@@ -316,15 +361,19 @@ def test_a_line_that_is_not_utf8_is_answered_with_an_error_and_nothing_is_lost(
 
 
 @pytest.mark.slow
-def test_resume_refuses_hostile_checkpoint(files, tmp_path):
+@pytest.mark.parametrize("name, says", [("evil_ttt", "could run code"),
+                                        ("binary", "is corrupt")])
+def test_resume_refuses_hostile_or_corrupt_checkpoint_in_one_line(files, tmp_path, name, says):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "config.yaml").write_text((ROOT / "alphazero/configs/tictactoe.yaml").read_text())
-    (run / "checkpoints/step_00000010.pt").write_bytes(files["evil_ttt"].read_bytes())
+    (run / "checkpoints/step_00000010.pt").write_bytes(files[name].read_bytes())
     files["marker"].unlink(missing_ok=True)
     done = _subprocess(["train", "--resume", str(run), "--no-progress"], b"")
     err = done.stderr.decode()
-    assert done.returncode != 0 and "Traceback" not in err, err
-    # the driver warns of each unreadable checkpoint it skips, then ends in one error line
-    assert [ln for ln in err.splitlines() if ln.startswith("alphazero train: error:")], err
-    assert "could run code" in err and not files["marker"].exists()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    # one line (no warning of a fallback there is none to, no Ray task-error wrapping)
+    [line] = err.strip().splitlines()
+    assert line.startswith("alphazero train: error: no readable checkpoint in "), err
+    assert "step_00000010.pt: checkpoint " in line and says in line, line
+    assert "RayTaskError" not in line and not files["marker"].exists()

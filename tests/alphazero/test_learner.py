@@ -1,6 +1,7 @@
 """Learner: losses fall, the sample-reuse budget, checkpoints that resume exactly."""
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -115,10 +116,17 @@ def test_restore_latest_falls_back_past_a_corrupt_checkpoint(tmp_path, caplog):
     restored = make_learner()
     path, _ = rundir.restore_latest(tmp_path, restored.restore)
     assert path.name == "step_00000005.pt" and restored.step == 5
-    assert "step_00000010.pt is unreadable" in caplog.text
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.getMessage().startswith("resuming from step_00000005.pt: skipped the "
+                                           "newer, unreadable step_00000010.pt: ")
+    caplog.clear()
     rundir.replay_path(path).write_bytes(b"junk")  # its buffer too: nothing left
-    with pytest.raises(FileNotFoundError, match="no readable checkpoint"):
+    with pytest.raises(FileNotFoundError, match="no readable checkpoint") as raised:
         rundir.restore_latest(tmp_path, make_learner().restore)
+    assert "\n" not in str(raised.value)
+    assert "step_00000010.pt: " in str(raised.value) and "step_00000005.pt: " in str(raised.value)
+    # the error is the one line the person sees: nothing logged above debug before it
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
 
 
 def test_prune_keeps_newest_with_their_buffers(tmp_path):

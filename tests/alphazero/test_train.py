@@ -331,3 +331,87 @@ def test_a_cpu_time_budget_ends_the_run(tmp_path):
     extra = load_checkpoint(rundir.checkpoint_path(run_dir, summary["step"]))
     assert 24 <= extra["cpu_seconds"] < 24 + 20
     assert extra["elapsed_seconds"] < 120
+
+
+class _Clock:
+    """A stand-in for ``time.monotonic`` that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _games(n: int) -> dict:
+    """The stats of one worker's ``play`` call of ``n`` games of 9 moves."""
+    return {"games": n, "simulations": 72 * n, "moves": 9 * n, "resign_checks": 0,
+            "false_positives": 0, "resignations": 0, "draws": n, "first_player_wins": 0,
+            "positions": 9 * n, "game_lengths": [9] * n}
+
+
+def _meter(monkeypatch):
+    from alphazero.train import log
+
+    clock = _Clock()
+    monkeypatch.setattr(log, "time", clock)
+    return log.SelfPlayMeter(), clock
+
+
+def _steady(meter, clock, seconds: float) -> list[float]:
+    """2 games every 2 s (1 game/s) for ``seconds``, a window checked at each batch as the
+    driver does; the games/s of the windows given."""
+    rates = []
+    for _ in range(int(seconds / 2)):
+        clock.now += 2.0
+        meter.add(_games(2))
+        window = meter.window()
+        if window is not None:
+            rates.append(window["charts/selfplay_games_per_s"])
+    return rates
+
+
+def test_a_short_last_window_is_no_spike_of_games_per_s(monkeypatch):
+    meter, clock = _meter(monkeypatch)
+    assert _steady(meter, clock, 40) == pytest.approx([1.0] * 4)
+    clock.now += 0.2  # the last step comes 0.2 s after a batch of 2 games: 10 games/s
+    meter.add(_games(2))
+    assert meter.last_window() is None
+    # (what the end of the curve would have been with the last window always written)
+    assert meter.window(min_seconds=0.0)["charts/selfplay_games_per_s"] == pytest.approx(10.0)
+
+
+def test_a_long_enough_last_window_is_written(monkeypatch):
+    meter, clock = _meter(monkeypatch)
+    _steady(meter, clock, 20)
+    _steady(meter, clock, 6)  # 6 s: shorter than a window of the loop, not too short to trust
+    clock.now += 0.5
+    window = meter.last_window()
+    assert window["charts/selfplay_games_per_s"] == pytest.approx(6 / 6.5)
+    assert window["charts/game_length"] == 9 and window["charts/draw_rate"] == 1
+
+
+def test_a_session_with_one_short_window_still_gets_its_point(monkeypatch):
+    """A short run, or a short resumed session: its only window starts when self-play does
+    (Ray's start-up is not in it), so it can be slow but is no spike."""
+    meter, clock = _meter(monkeypatch)
+    clock.now = 30.0  # Ray and the workers starting
+    meter.restart_window()
+    _steady(meter, clock, 4)
+    window = meter.last_window()
+    assert window["charts/selfplay_games_per_s"] == pytest.approx(1.0)
+    assert meter.last_window() is None  # no games since: nothing to write
+
+
+@pytest.mark.slow
+def test_the_address_probe_lets_a_real_ray_cluster_through():
+    """The probe of --address asks for gRPC's HTTP/2 answer: Ray's GCS gives it."""
+    import ray
+
+    from alphazero.cli.train import check_address
+
+    ray.init(num_cpus=1, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        check_address(ray.get_runtime_context().gcs_address)  # no UsageError
+    finally:
+        ray.shutdown()
