@@ -64,6 +64,9 @@ def train_in_process(game: Game | str, config: Config, *,
     target = config.train.steps
     if moves_per_round < 1:
         raise ValueError(f"moves_per_round must be >= 1, not {moves_per_round}")
+    if config.search_training.enabled:
+        raise ValueError("search_training (the learned search trained in tandem) runs in "
+                         "'alphazero train', not in train_in_process yet")
     learner = Learner(game, config.network, config.train, device=device)
     acting = new_model(config.network, game.observation_shape, game.num_actions)
     worker = SelfPlayWorker(game, _publish(learner, acting), config.search, config.selfplay,

@@ -258,3 +258,12 @@ def test_the_ray_driver_refuses_a_game_its_workers_cannot_find(tmp_path):
 
     with pytest.raises(ConfigError, match="'nim' is registered in this process only"):
         train(Config(game="nim"), run_dir=tmp_path)
+
+
+def test_in_process_training_refuses_tandem_search_training():
+    from alphazero.config import SearchTrainingConfig
+
+    config = Config(search=SearchParams(arm="learned"),
+                    search_training=SearchTrainingConfig(enabled=True))
+    with pytest.raises(ValueError, match="runs in 'alphazero train'"):
+        train_in_process("tictactoe", config)
