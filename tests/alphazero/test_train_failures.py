@@ -103,13 +103,14 @@ def test_a_replacement_that_cannot_be_placed_leaves_fewer_workers(tmp_path, monk
     real = driver.start_workers
 
     def start_workers(count, game, network, params, config, *, seed, server, first_id=0,
-                      learned=None, backend="auto"):
+                      learned=None, backend="auto", root_share=0.0):
         if first_id == 0:
             return real(count, game, network, params, config, seed=seed, server=server,
-                        learned=learned, backend=backend)
+                        learned=learned, backend=backend, root_share=root_share)
         actor = ray.remote(num_cpus=1, resources={"a_node_that_is_gone": 1})(SelfPlayActor)
         return [actor.remote(game, network, params, config, worker_id=first_id, seed=seed,
-                             server=server, learned=learned, backend=backend)]
+                             server=server, learned=learned, backend=backend,
+                             root_share=root_share)]
 
     publish = driver._Trainer._publish
 
