@@ -180,3 +180,29 @@ def test_an_unreadable_earlier_checkpoint_skips_that_opponent_only(tmp_path, cap
     assert "elo/ckpt_step_100" in metrics and "elo/random" in metrics
     assert not any("step_200" in key for key in metrics)
     assert caplog.text.count("the ladder skips earlier checkpoint step_200.pt") == 1
+
+
+def test_the_ladder_searches_with_the_learned_weights_it_is_given(tmp_path, caplog):
+    """Arm learned: the ladder searches with the run's learned weights (those of the same
+    publication in tandem training) and writes the run's clock; without weights, PUCT."""
+    from search.learned import LearnedWeights
+
+    config = tiny_config(games=2)
+    config = dataclasses.replace(config, search=dataclasses.replace(config.search, arm="learned"))
+    model = save_tiny(tmp_path / "current.pt", seed=2)
+    with caplog.at_level(logging.WARNING):
+        given = run_ladder(TTT, model, config, step=1, run_dir=tmp_path, earlier_checkpoints=[],
+                           seed=0, rollout_simulations=0, labelled_count=40,
+                           learned=LearnedWeights.untrained(),
+                           columns={"cpu_seconds": 12.5})
+    assert "needs its weights" not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        fallback = run_ladder(TTT, model, config, step=2, run_dir=tmp_path,
+                              earlier_checkpoints=[], seed=0, rollout_simulations=0,
+                              labelled_count=40)
+    assert "the ladder searches with puct: arm learned needs its weights" in caplog.text
+    # untrained learned weights are PUCT exactly: the same answers either way
+    assert given["solver/optimal_share_search"] == fallback["solver/optimal_share_search"]
+    with open(tmp_path / "evaluation.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["cpu_seconds"] == "12.5" and rows[1]["cpu_seconds"] == ""
