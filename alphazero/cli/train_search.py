@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=list(BACKENDS), default="auto",
                    help="what runs the network (nets.backends; default auto)")
     add_field_flag(p, "--method", TrainSearchConfig, "method", choices=list(METHODS))
+    add_field_flag(p, "--decisions-per-simulation", TrainSearchConfig,
+                   "decisions_per_simulation", type=int)
     add_field_flag(p, "--seed", TrainSearchConfig, "seed", type=int)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the game config, e.g. --set search.c_init=2.0")
@@ -106,6 +108,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from alphazero.config import load_config
+    from alphazero.learned.positions import state_key
     from alphazero.learned.training import search_cost, train_learned_search
     from games import get_game
     from nets.loader import file_sha256, resolve_evaluate, shipped_checkpoint
@@ -118,6 +121,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     try:  # every bound of the training settings, before any work
         cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions=args.positions,
                                 positions_per_batch=args.batch, iterations=args.iterations,
+                                decisions_per_simulation=args.decisions_per_simulation,
                                 seed=args.seed)
     except ValueError as err:
         raise UsageError(str(err)) from None
@@ -141,10 +145,10 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     banned = _chess_exclusion() if game.name == "chess" else None
     states, costs = training_positions(game, evaluate, config.search, args.positions, teacher,
                                        budgets, args.seed, source=source, exclude=banned)
-    seen = {game.format_position(s) for s in states}
+    seen = {state_key(game, s) for s in states}
 
     def known(state) -> bool:  # the held-out table's positions: not trained on either
-        return game.format_position(state) in seen or (banned is not None and banned(state))
+        return state_key(game, state) in seen or (banned is not None and banned(state))
 
     held_states, held_costs = training_positions(game, evaluate, config.search, held_count,
                                                  teacher, budgets, args.seed + 100,
@@ -179,8 +183,10 @@ def cmd_train_search(args: argparse.Namespace) -> int:
                          "cpu_seconds_training": round(train_seconds, 1)})
     learned.save(out)
     weights = learned.weights()
-    print(f"\nheld-out cost of the chosen move ({len(held_states)} positions; 0 = keeps the "
-          f"game-theoretic value):\n| budget | PUCT | learned |\n|---|---|---|")
+    meaning = ("0 = keeps the game-theoretic value" if teacher == "solver" else
+               "1 - visits over the teacher's most visited move's")
+    print(f"\nheld-out cost of the chosen move ({len(held_states)} positions; {meaning}):\n"
+          f"| budget | PUCT | learned |\n|---|---|---|")
     for b in budgets:
         after = search_cost(game, evaluate, config.search, weights, held_states, held_costs, b)
         writer.add_scalar("eval/cost_puct", before[b], b)

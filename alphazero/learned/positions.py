@@ -17,6 +17,14 @@ import numpy as np
 from search import EvaluateFn
 
 
+def state_key(game: Any, state: Any) -> str:
+    """A text key equal for equal positions: ``game.format_position`` where the game has it,
+    else the state's array contents."""
+    if hasattr(game, "format_position"):
+        return game.format_position(state)
+    return np.asarray(state).tobytes().hex()
+
+
 def own_play_positions(game: Any, evaluate: EvaluateFn, count: int, *, seed: int,
                        random_plies: tuple[int, int] = (0, 4), plies: tuple[int, int] = (8, 80),
                        temperature: float = 1.0,
@@ -27,7 +35,7 @@ def own_play_positions(game: Any, evaluate: EvaluateFn, count: int, *, seed: int
     Each game takes ``U{random_plies}`` uniformly random plies, then moves sampled from
     ``softmax(logits / temperature)`` over the legal moves, and stops after ``U{plies}``
     plies in all; its last non-terminal position is kept unless ``exclude(state)`` or it
-    repeats an earlier one (by ``game.format_position``). Games run ``count`` at a time, one
+    repeats an earlier one (by ``state_key``). Games run ``count`` at a time, one
     network call per ply. Raises ``ValueError`` if ``max_rounds`` rounds find too few.
     """
     if count < 1 or temperature <= 0:
@@ -38,7 +46,7 @@ def own_play_positions(game: Any, evaluate: EvaluateFn, count: int, *, seed: int
     found: dict[str, Any] = {}
     for _ in range(max_rounds):
         for state in _play_round(game, evaluate, count, rng, random_plies, plies, temperature):
-            key = game.format_position(state)
+            key = state_key(game, state)
             if key not in found and not (exclude is not None and exclude(state)):
                 found[key] = state
             if len(found) == count:

@@ -107,3 +107,8 @@ def test_train_search_chess_command(tmp_path, capsys):
     assert meta["game"] == "chess" and meta["teacher"] == "search"
     assert meta["positions_from"] == "own play"
     assert json.loads(json.dumps(meta))["budgets"] == [3]
+
+
+def test_own_play_positions_on_a_game_without_format_position():
+    states = own_play_positions(TTT, fixed_evaluate(TTT.num_actions), 4, seed=0, plies=(1, 5))
+    assert len({bytes(np.asarray(s)) for s in states}) == 4
