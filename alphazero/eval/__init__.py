@@ -33,12 +33,23 @@ from alphazero.eval.stats import Interval, bootstrap_mean, paired_bootstrap
 from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from alphazero.eval.chess_oracle import (
+        OraclePosition,
+        OracleSet,
+        oracle_sets,
+        stockfish_gap_positions,
+        wac_positions,
+    )
     from alphazero.eval.stockfish import StockfishAgent, StockfishNotFoundError, find_stockfish
 
 # The Stockfish agent's module imports python-chess's engine layer (asyncio, about 0.1 s) at
 # its top, which only chess matches against Stockfish need; it loads on first access (PEP 562)
-# so that `alphazero match connect4` and the training ladder do not pay for it.
+# so that `alphazero match connect4` and the training ladder do not pay for it. The chess
+# oracle (labelled positions for the chess learned search) loads python-chess the same way.
 _LAZY = {
+    **{name: "alphazero.eval.chess_oracle" for name in (
+        "OraclePosition", "OracleSet", "oracle_sets", "stockfish_gap_positions",
+        "wac_positions")},
     "StockfishAgent": "alphazero.eval.stockfish",
     "StockfishNotFoundError": "alphazero.eval.stockfish",
     "find_stockfish": "alphazero.eval.stockfish",
@@ -55,6 +66,8 @@ __all__ = [
     "LabelledPosition",
     "MatchResult",
     "MoveAccuracy",
+    "OraclePosition",
+    "OracleSet",
     "RandomAgent",
     "RolloutAgent",
     "SearchAgent",
@@ -71,9 +84,12 @@ __all__ = [
     "labelled_positions",
     "match_pgn",
     "optimal_share",
+    "oracle_sets",
     "paired_bootstrap",
     "parse_agent_spec",
     "play_match",
     "play_matches",
     "run_ladder",
+    "stockfish_gap_positions",
+    "wac_positions",
 ]

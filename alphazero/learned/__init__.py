@@ -15,6 +15,7 @@ from alphazero.config import METHODS, TrainSearchConfig
 from nets.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from alphazero.learned.positions import own_play_positions
     from alphazero.learned.training import (
         search_cost,
         search_costs,
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
 # access (PEP 562), as in the other packages, so that importing this one costs nothing.
 _LAZY = {name: "alphazero.learned.training" for name in (
     "search_cost", "search_costs", "solver_costs", "train_learned_search")}
+_LAZY["own_play_positions"] = "alphazero.learned.positions"
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [
     "METHODS",
     "TrainSearchConfig",
+    "own_play_positions",
     "search_cost",
     "search_costs",
     "solver_costs",

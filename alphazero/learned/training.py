@@ -83,29 +83,53 @@ def sample_decisions(rng: np.random.Generator, count: int, cfg: TrainSearchConfi
 def deviation_batch(game, evaluate, params: SearchParams, learned: LearnedSearch,
                     states: list, costs: np.ndarray, budget: int, sims: np.ndarray,
                     depths: np.ndarray, seed: int) -> dict[str, Any]:
-    """Run every one-step deviation of one decision per position (W trees each).
+    """Run every one-step deviation of one decision per position: one tree per *child* of
+    that decision, not per action slot (chess has ~35 legal moves of 4,672 slots).
 
-    Returns the recorded features / PUCT scores / child counts per decision, the final cost of
-    each forced child, and each tree's root statistics for the readout.
+    A first pass searches each position once, recording (not forcing) its decision, which
+    gives the decision's number of children c_p; the second pass runs sum_p c_p trees, tree
+    (p, i) forced to child i. Returns the recorded features / PUCT scores / child counts per
+    decision (``feats`` [P, W, F], ``scores`` [P, W], ``count`` [P], W = the search's widest
+    node), the final cost of each forced child (``child_cost`` [P, W], 0 beyond c_p), and the
+    root statistics of every finished tree (both passes) for the readout.
     """
-    width = game.num_actions
     n = len(states)
     params = dataclasses.replace(params, arm="learned", simulations=budget)
-    mcts = BatchedMCTS(game, evaluate, params, batch_size=n * width, seed=seed,
-                       learned=learned.weights())
-    mcts.set_roots([s for s in states for _ in range(width)])
-    control = np.stack([np.repeat(sims, width), np.repeat(depths, width),
-                        np.tile(np.arange(width), n)], axis=1).astype(np.int64)
-    result = mcts.run(control=control)
-    tree_cost = costs.repeat(width, axis=0)[np.arange(n * width), result.action]
-    decisions = mcts.decisions  # the forced copies of a position recorded the same decision
-    recorded = decisions.count > 0
-    return {"feats": decisions.features[:, 0].reshape(n, width, mcts.width, -1)[:, 0],
-            "scores": decisions.scores[:, 0].reshape(n, width, mcts.width)[:, 0],
-            "count": np.where(recorded, decisions.children[:, 0], 0).reshape(n, width)[:, 0],
-            "child_cost": tree_cost.reshape(n, width),
-            "visits": result.visits, "prior": result.prior, "q": result.q,
-            "value": result.value, "tree_costs": costs.repeat(width, axis=0)}
+    weights = learned.weights()
+    probe = BatchedMCTS(game, evaluate, params, batch_size=n, seed=seed, learned=weights)
+    probe.set_roots(states)
+    control = np.stack([sims, depths, np.full(n, -1)], axis=1).astype(np.int64)
+    probed = probe.run(control=control)
+    count = np.where(probe.decisions.count > 0, probe.decisions.children[:, 0], 0)
+    width = probe.width
+    feats = np.zeros((n, width, probe.decisions.features.shape[-1]))
+    scores = np.zeros((n, width))
+    child_cost = np.zeros((n, width))
+    roots = [probed]
+    owner = np.repeat(np.arange(n), count)  # [T] the position of each forced tree
+    if owner.size:
+        child = np.concatenate([np.arange(c) for c in count])  # [T] its forced child
+        mcts = BatchedMCTS(game, evaluate, params, batch_size=owner.size, seed=seed,
+                           learned=weights)
+        mcts.set_roots([states[p] for p in owner])
+        result = mcts.run(control=np.stack([sims[owner], depths[owner], child],
+                                           axis=1).astype(np.int64))
+        child_cost[owner, child] = costs[owner, result.action]
+        first = np.flatnonzero(child == 0)  # one forced tree per recorded position
+        decisions = mcts.decisions
+        feats[owner[first]] = decisions.features[first, 0]
+        scores[owner[first]] = decisions.scores[first, 0]
+        # Every copy must have met the same decision (the search is deterministic); drop a
+        # position whose copies disagree rather than train on a mixed record.
+        same = (decisions.count > 0) & (decisions.children[:, 0] == count[owner])
+        mixed = np.bincount(owner, weights=(~same).astype(float), minlength=n) > 0
+        count = np.where(mixed, 0, count)
+        roots.append(result)
+    tree_owner = np.concatenate([np.arange(n), owner])
+    return {"feats": feats, "scores": scores, "count": count, "child_cost": child_cost,
+            **{k: np.concatenate([getattr(r, k) for r in roots])
+               for k in ("visits", "prior", "q", "value")},
+            "tree_costs": costs[tree_owner]}
 
 
 def _softened_logits(net: ScoreNet, feats, scores, count, temperature: float):
