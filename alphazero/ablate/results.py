@@ -50,20 +50,38 @@ class Results:
 
 # --------------------------------------------------------------------------- outputs
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
-    """``results.csv`` and ``results.json`` (non-finite values as empty / null), each written
-    atomically: the studies call this after every checkpoint, so a stopped run keeps what it
-    finished."""
+    """``results.csv`` and ``results.json`` (an infinity as ``inf`` / ``-inf``, in JSON as
+    those strings, NaN as empty / null: strict JSON that ``read_value`` turns back), each
+    written atomically: the studies call this after every checkpoint, so a stopped run keeps
+    what it finished."""
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=Results.COLUMNS)
     writer.writeheader()
     for row in rows:
         writer.writerow({**row, "value": row["value"] if np.isfinite(row["value"]) else
                          ("inf" if row["value"] > 0 else "-inf" if row["value"] < 0 else "")})
-    clean = [{**row, "value": row["value"] if np.isfinite(row["value"]) else None}
-             for row in rows]
+    clean = [{**row, "value": _json_value(row["value"])} for row in rows]
     data = (json.dumps(clean, indent=1, allow_nan=False) + "\n").encode()
     atomic_write(out_dir / "results.csv", lambda f: f.write(text.getvalue().encode()))
     atomic_write(out_dir / "results.json", lambda f: f.write(data))
+
+
+def _json_value(value: float) -> float | str | None:
+    if np.isfinite(value):
+        return value
+    return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def read_value(value: Any) -> float:
+    """A ``results.json`` value as a float (null: NaN; "inf" / "-inf": the infinities, such
+    as an Elo bound of a 100% score)."""
+    if value is None:
+        return float("nan")
+    if value in ("inf", "-inf"):
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value {value!r} is not a number")
+    return float(value)
 
 
 # ----------------------------------------------------------------------- reading rows

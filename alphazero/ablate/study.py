@@ -63,7 +63,7 @@ from alphazero.ablate.config import (
     boundary_checkpoints,
 )
 from alphazero.ablate.report import write_reports
-from alphazero.ablate.results import Results, write_results
+from alphazero.ablate.results import Results, read_value, write_results
 from alphazero.config import ConfigError, load_config
 from alphazero.eval.elo import elo_difference
 from alphazero.eval.labelled import LabelledPosition, labelled_positions
@@ -344,8 +344,7 @@ def report_from_results(cfg: AblationConfig, out_dir: Path, *, study: str = "arm
     try:
         rows = json.loads(path.read_text())
         for row in rows:
-            if row["value"] is None:
-                row["value"] = float("nan")
+            row["value"] = read_value(row["value"])
     except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
         raise ValueError(f"{path} is not an ablate results file ({type(err).__name__}: "
                          f"{err})") from None

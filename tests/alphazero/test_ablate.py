@@ -267,3 +267,24 @@ def test_elo_figure_keeps_points_readable_when_intervals_are_huge(small_config):
     assert len(xs) == len(cfg.ordered_arms) - 1  # identical results, distinct positions
     assert time_figure(plt, rows, cfg).legends  # the legend sits outside the panels
     plt.close("all")
+
+
+def test_results_json_keeps_the_sign_of_infinities(tmp_path):
+    """An Elo bound of a 100% score is +inf: results.json (strict JSON) writes it as "inf",
+    and --report reads it back as +inf (it used to come back as NaN and print as -inf)."""
+    import json as json_module
+
+    from alphazero.ablate.results import read_value, write_results
+
+    base = {"study": "arms", "arm": "puct", "checkpoint": "c", "budget": 2, "seed": "all",
+            "stratum": "all"}
+    rows = [{**base, "metric": m, "value": v} for m, v in
+            (("elo_high", float("inf")), ("elo_low", float("-inf")), ("games", float("nan")),
+             ("elo", 12.5))]
+    write_results(rows, tmp_path)
+    data = json_module.loads((tmp_path / "results.json").read_text())
+    assert [r["value"] for r in data] == ["inf", "-inf", None, 12.5]
+    back = [read_value(r["value"]) for r in data]
+    assert back[:2] == [float("inf"), float("-inf")] and np.isnan(back[2]) and back[3] == 12.5
+    with pytest.raises(TypeError):
+        read_value("lots")
