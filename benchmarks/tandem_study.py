@@ -13,6 +13,7 @@ row of evaluation.csv.
 
     python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2]
     python benchmarks/tandem_study.py report [--root runs/tandem-study]
+    python benchmarks/tandem_study.py search docs/results/tandem-study/tandem-seed0
 
 ``run`` starts each missing run, resumes one that was interrupted (a checkpoint and no
 summary.json) and skips finished ones, so it can be stopped and started again across
@@ -150,6 +151,37 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    """A tandem run's final network searched by its own learned search and by PUCT."""
+    import dataclasses
+
+    from alphazero.config import load_config
+    from alphazero.eval.labelled import labelled_positions, optimal_share
+    from alphazero.eval.search_agent import SearchAgent
+    from games import get_game
+    from nets.loader import resolve_evaluate
+    from nets.search_weights import LearnedSearch
+
+    game = get_game("connect4")
+    path = Path(args.run)
+    evaluate, _ = resolve_evaluate(game, None, path / "final.pt", backend="onnx-int8",
+                                   num_threads=1)
+    learned = LearnedSearch.load(path / "search.pt", expected_game="connect4").weights()
+    params = load_config("connect4").search
+    positions = labelled_positions(game, args.positions, seed=0)  # measuring only
+    print(f"{path}: optimal moves on {len(positions)} held-out positions (labelled seed 0)")
+    for sims in _ints(args.budgets):
+        shares = {}
+        for arm in ("puct", "learned"):
+            agent = SearchAgent(game, evaluate, dataclasses.replace(params, arm=arm,
+                                                                    simulations=sims),
+                                learned=learned if arm == "learned" else None)
+            shares[arm] = optimal_share(agent, positions).optimal
+        print(f"  {sims:4d} simulations: PUCT {shares['puct']:.1%}, learned "
+              f"{shares['learned']:.1%}")
+    return 0
+
+
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -167,6 +199,12 @@ def main(argv=None) -> int:
     s = sub.add_parser("report", help="times to 90%% and 93%% with intervals across seeds")
     s.add_argument("--root", default="runs/tandem-study", help="where the runs are")
     s.set_defaults(func=cmd_report)
+    c = sub.add_parser("search", help="a tandem run's learned search against PUCT, on its "
+                                      "own final network (final.pt and search.pt in RUN)")
+    c.add_argument("run", help="a run directory holding final.pt and search.pt")
+    c.add_argument("--budgets", default="8,16,64", help="simulations, comma-separated")
+    c.add_argument("--positions", type=int, default=1000, help="held-out positions")
+    c.set_defaults(func=cmd_search)
     args = p.parse_args(argv)
     return args.func(args)
 

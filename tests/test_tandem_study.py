@@ -46,3 +46,10 @@ def test_report_reads_runs_and_compares_the_arms(tmp_path, capsys):
     assert "gumbel: CPU seconds to 93%" in out and "censored" in out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["tandem"]["0"]["cpu_seconds_to_0.9"] == [pytest.approx(1000 * 0.9 / 0.91), True]
+
+
+def test_search_compares_a_runs_learned_search_with_puct(capsys):
+    run = SCRIPT.parent.parent / "docs" / "results" / "tandem-study" / "tandem-seed0"
+    assert study.main(["search", str(run), "--positions", "20", "--budgets", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 simulations: PUCT" in out and "learned" in out
