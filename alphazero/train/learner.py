@@ -156,6 +156,19 @@ class Learner:
     def weights(self) -> dict[str, np.ndarray]:
         return numpy_weights(self.model)
 
+    def finite_weights(self) -> dict[str, np.ndarray]:
+        """``weights()``, refusing to hand out a network that training made NaN or infinite
+        (FloatingPointError naming the step): a diverged network must not reach the workers
+        or a checkpoint."""
+        weights = self.weights()
+        bad = [name for name, w in weights.items() if not np.isfinite(w).all()]
+        if bad:
+            raise FloatingPointError(
+                f"the network's weights are not finite at step {self.step} ({bad[0]} and "
+                f"{len(bad) - 1} more): training diverged; resume from an earlier checkpoint "
+                f"with a lower train.lr")
+        return weights
+
     # ----------------------------------------------------------- checkpoints
     def save(self, path: str | Path, buffer_path: str | Path, extra: dict | None = None) -> None:
         """Write the replay buffer, then the checkpoint that names it (both atomically)."""

@@ -50,7 +50,7 @@ class LearnerActor(Learner):
         """``ray.put`` the current weights once (the reference goes to every worker); with
         search training, first train the learned search on them. Returns [weights ref, the
         learned search's arrays or None, its training figures]."""
-        weights = self.weights()
+        weights = self.finite_weights()
         if self.search_trainer is None:
             return [ray.put(weights), None, {}]
         figures = self.search_trainer.step(weights)

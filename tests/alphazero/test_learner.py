@@ -189,3 +189,17 @@ def test_resume_removes_partial_files_of_a_killed_writer(tmp_path):
     assert sorted(p.name for p in directory.iterdir()) == [
         "step_00000002.pt", "step_00000002.replay.npz"]
     assert rundir.remove_partial_files(tmp_path / "elsewhere") == 0
+
+
+def test_a_diverged_network_is_not_published():
+    """Weights that training made NaN (a learning rate far too high) are refused, in one
+    line naming the step, before they reach a worker or a checkpoint."""
+    learner = make_learner()
+    learner.add(games())
+    learner.train(3)
+    assert all(np.isfinite(w).all() for w in learner.finite_weights().values())
+    with torch.no_grad():  # as a diverged step leaves it
+        next(learner.model.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(FloatingPointError, match=f"not finite at step {learner.step}") as err:
+        learner.finite_weights()
+    assert "\n" not in str(err.value) and "lower train.lr" in str(err.value)
