@@ -297,12 +297,17 @@ class TrainSearchConfig:
                      "decisions_per_simulation"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train-search {name} must be >= 1, not {getattr(self, name)}")
-        if not (self.lr > 0 and self.temperature > 0 and self.readout_temperature > 0
-                and self.regularization >= 0):
-            raise ValueError("train-search lr, temperature and readout_temperature must be > 0, "
-                             "regularization >= 0")
-        if not self.depth_weights or min(self.depth_weights) < 0 or sum(self.depth_weights) <= 0:
-            raise ValueError("train-search depth_weights must be >= 0 with a positive sum")
+        _check_search_loss_settings(self, "train-search ")
+
+
+def _check_search_loss_settings(cfg: Any, prefix: str) -> None:
+    """The settings the learned search's losses share (train-search and search_training)."""
+    if not (cfg.lr > 0 and cfg.temperature > 0 and cfg.readout_temperature > 0
+            and cfg.regularization >= 0):
+        raise ValueError(f"{prefix}lr, temperature and readout_temperature must be > 0, "
+                         f"regularization >= 0")
+    if not cfg.depth_weights or min(cfg.depth_weights) < 0 or sum(cfg.depth_weights) <= 0:
+        raise ValueError(f"{prefix}depth_weights must be >= 0 with a positive sum")
 
 
 @dataclass(frozen=True)
@@ -362,12 +367,7 @@ class SearchTrainingConfig:
         if self.teacher_arm not in ("learned", "puct"):
             raise ValueError(f"search_training.teacher_arm must be learned or puct, not "
                              f"{self.teacher_arm!r}")
-        if not (self.lr > 0 and self.temperature > 0 and self.readout_temperature > 0
-                and self.regularization >= 0):
-            raise ValueError("search_training lr, temperature and readout_temperature must be "
-                             "> 0, regularization >= 0")
-        if not self.depth_weights or min(self.depth_weights) < 0 or sum(self.depth_weights) <= 0:
-            raise ValueError("search_training.depth_weights must be >= 0 with a positive sum")
+        _check_search_loss_settings(self, "search_training.")
 
 
 @dataclass(frozen=True)

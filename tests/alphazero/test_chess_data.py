@@ -1,10 +1,8 @@
 """The Stockfish-labelled position format: round trips, torn and hostile files, labels, and a
 tiny generation run that resumes."""
 
-import importlib.util
 import random
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -17,8 +15,6 @@ from alphazero.eval import stockfish as sf
 from alphazero.train import chess_data as cd
 from alphazero.train import chess_labels as cl
 from games.chess import GAME, encode_board
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _binary_or_none():
@@ -223,17 +219,8 @@ def test_policy_targets_are_legal_and_sum_to_one(tmp_path):
     _check_policy_targets_are_legal(path)
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_stockfish_positions", ROOT / "benchmarks" / "make_stockfish_positions.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_generator_settings_are_checked():
-    module = _generator()
+def test_generator_settings_are_checked(benchmark_script):
+    module = benchmark_script("make_stockfish_positions")
     for bad in ({"levels": (21,)}, {"nodes": (10, 5)}, {"multipv": 9}, {"temperature": 0.0},
                 {"label_share": 0.0}, {"max_plies": cd.MAX_CHUNK_RECORDS + 1}):
         with pytest.raises(ValueError):
@@ -241,8 +228,8 @@ def test_generator_settings_are_checked():
 
 
 @needs_stockfish
-def test_generation_writes_labelled_positions_and_resumes(tmp_path):
-    module = _generator()
+def test_generation_writes_labelled_positions_and_resumes(tmp_path, benchmark_script):
+    module = benchmark_script("make_stockfish_positions")
     path = tmp_path / "positions.bin"
     small = ["--out", str(path), "--label-nodes", "400", "--multipv", "3", "--max-plies", "14",
              "--nodes", "50,100", "--random-plies", "4", "--seed", "5"]

@@ -1,8 +1,6 @@
 """The chess evaluation oracle: stored Stockfish labels filtered by the gap, and WAC."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import chess
 import numpy as np
@@ -17,8 +15,6 @@ from alphazero.eval.chess_oracle import (
 )
 from games.chess import encode_move
 from nets.search_weights import LearnedSearch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_gap_filter_keeps_only_clear_best_moves():
@@ -59,21 +55,14 @@ def test_evaluation_keys_cover_both_sets():
     assert position_key(wac_positions(limit=1)[0].board) in keys
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_chess_learned", ROOT / "benchmarks" / "bench_chess_learned.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_untrained_learned_search_equals_puct(tmp_path, capsys):
+def test_bench_untrained_learned_search_equals_puct(tmp_path, capsys, benchmark_script):
     """Tiny budgets and sets: the untrained learned search plays exactly PUCT's moves."""
     weights = tmp_path / "search.pt"
     LearnedSearch.fresh(0).save(weights)
     out = tmp_path / "bench.json"
-    assert _bench().main(["--weights", str(weights), "--budgets", "2", "--limit", "3",
-                          "--resamples", "50", "--out", str(out)]) == 0
+    bench = benchmark_script("bench_chess_learned")
+    assert bench.main(["--weights", str(weights), "--budgets", "2", "--limit", "3",
+                       "--resamples", "50", "--out", str(out)]) == 0
     assert "learned N - PUCT 2N" in capsys.readouterr().out
     result = json.loads(out.read_text())
     for name in ("heldout", "wac"):

@@ -1,16 +1,12 @@
 """Stockfish as an opponent: finding the binary, the agent, the training-game generator."""
 
-import importlib.util
 import random
-from pathlib import Path
 
 import chess
 import pytest
 
 from alphazero.eval import stockfish as sf
 from games.chess import GAME
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _binary_or_none():
@@ -67,17 +63,9 @@ def test_agent_plays_legal_moves_for_a_batch():
         assert agent.select_move(mate) in mate.legal_moves
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_stockfish_pgn", ROOT / "benchmarks" / "make_stockfish_pgn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @needs_stockfish
-def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
-    module = _generator()
+def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path, benchmark_script):
+    module = benchmark_script("make_stockfish_pgn")
     engine = sf.open_engine()
     try:
         game = module.play_game(engine, random.Random(1), levels=[0, 20], nodes=(50, 100),
@@ -91,8 +79,8 @@ def test_make_stockfish_pgn_writes_games_with_random_plies(tmp_path):
 
 
 @needs_stockfish
-def test_make_stockfish_pgn_lists_its_random_moves_after_the_opening():
-    module = _generator()
+def test_make_stockfish_pgn_lists_its_random_moves_after_the_opening(benchmark_script):
+    module = benchmark_script("make_stockfish_pgn")
     engine = sf.open_engine()
     try:
         every = module.play_game(engine, random.Random(2), levels=[20], nodes=(50, 100),
