@@ -12,7 +12,8 @@ search at 64 simulations (Gumbel without noise), with the run's wall and CPU clo
 row of evaluation.csv.
 
     python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2]
-    python benchmarks/tandem_study.py report [--root runs/tandem-study]
+    python benchmarks/tandem_study.py report [--root runs/tandem-study] [--figure curves.png]
+    python benchmarks/tandem_study.py boundary [--root runs/tandem-study]
     python benchmarks/tandem_study.py search docs/results/tandem-study/tandem-seed0
 
 ``run`` starts each missing run, resumes one that was interrupted (a checkpoint and no
@@ -20,7 +21,14 @@ summary.json) and skips finished ones, so it can be stopped and started again ac
 sessions. ``report`` prints each run's time to 90% and 93% optimal moves (CPU seconds of
 workers and learner, interpolated between ladder rows; a run that never gets there is
 censored at its budget, ">"), the arms' means over seeds with bootstrap intervals, and the
-ratio of the tandem arm's time to the better baseline's.
+ratio of the tandem arm's time to the better baseline's; ``--figure`` draws the learning
+curves (mean over seeds against CPU time, with the seeds' bootstrap band).
+
+``boundary`` is the study's second part: each finished run's final network searched on 1,000
+held-out positions at 2-128 simulations by its arm's own search (PUCT; Gumbel without noise;
+the tandem run's learned search) and by PUCT. Per arm it reports the share at each budget, the
+share of positions answered at *some* budget (reach), the positions only that arm ever answers
+and the fewest simulations at which it matches the other arms' best share at 128 (cost).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +54,9 @@ COMMON = ["train.eval_every=1000", "train.eval_simulations=64", "train.eval_game
 METRIC = "solver/optimal_share_search"
 THRESHOLDS = (0.90, 0.93)
 CLOCKS = ("cpu_seconds", "elapsed_seconds")
+OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned"}
+"""Each arm's own search at evaluation (``alphazero ablate``'s arm names), as on the ladder."""
+BOUNDARY_BUDGETS = (2, 4, 8, 16, 32, 64, 128)
 
 
 def run_dir(root: Path, arm: str, seed: int) -> Path:
@@ -148,6 +160,171 @@ def cmd_report(args) -> int:
             print(f"tandem / {best} (the better baseline) at {t:.0%}: {ratio:.2f}x "
                   f"[{low:.2f}, {high:.2f}] (target <= 0.70x, interval excluding 1.0)")
     (root / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    if args.figure:
+        curves_figure(found, Path(args.figure))
+        print(f"learning curves: {args.figure}")
+    return 0
+
+
+def mean_curve(tables: list[list[dict[str, float]]], points: int = 60
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(CPU-second grid, mean over seeds, band low, band high) of the ladder metric: each
+    seed's curve interpolated linearly onto a grid up to the shortest run's last row; the band
+    is the 95% bootstrap interval of the mean, resampling seeds (with one seed, no band)."""
+    end = min(table[-1]["cpu_seconds"] for table in tables)
+    start = max(table[0]["cpu_seconds"] for table in tables)
+    grid = np.linspace(start, end, points)
+    curves = np.stack([np.interp(grid, [r["cpu_seconds"] for r in table],
+                                 [r[METRIC] for r in table]) for table in tables])
+    mean = curves.mean(axis=0)
+    if len(tables) < 2:
+        return grid, mean, mean, mean
+    rng = np.random.default_rng(0)
+    draws = curves[rng.integers(0, len(tables), (2000, len(tables)))].mean(axis=1)
+    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    return grid, mean, low, high
+
+
+def curves_figure(found: dict[str, dict[int, list]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for arm, seeds in found.items():
+        tables = [t for _, t in sorted(seeds.items()) if t]
+        grid, mean, low, high = mean_curve(tables)
+        line, = ax.plot(grid / 60, 100 * mean, label=f"{arm} ({len(tables)} seeds)")
+        ax.fill_between(grid / 60, 100 * low, 100 * high, color=line.get_color(), alpha=0.2)
+        for table in tables:
+            ax.plot([r["cpu_seconds"] / 60 for r in table], [100 * r[METRIC] for r in table],
+                    ".", color=line.get_color(), alpha=0.5)
+    for threshold in THRESHOLDS:
+        ax.axhline(100 * threshold, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("CPU minutes (self-play workers and learner)")
+    ax.set_ylabel("optimal moves, own search at 64 sims (%)")
+    ax.set_title("Tandem study: held-out optimal moves against compute")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def boundary_table(solved: dict[tuple[str, int, str], np.ndarray], budgets: Sequence[int]
+                   ) -> dict:
+    """The boundary figures from ``solved`` ((arm, seed, search) -> bool[len(budgets), P]).
+
+    Per arm (its own search, seeds averaged, bootstrap interval over seeds): the share at each
+    budget; ``reach``, the share optimal at some budget; ``only``, positions optimal at some
+    budget for this arm (any seed) and never for any other arm (any seed, own search);
+    ``sims_to_match``, the fewest budget at which the arm's mean share reaches the best other
+    arm's mean share at the largest budget (None: not within the budgets)."""
+    own = {k: v for k, v in solved.items() if k[2] == OWN_SEARCH[k[0]]}
+    arms = sorted({arm for arm, _, _ in own})
+    ever = {arm: np.any([v.any(axis=0) for (a, _, _), v in own.items() if a == arm], axis=0)
+            for arm in arms}
+    out: dict = {"budgets": list(budgets), "arms": {}}
+    means = {}
+    for arm in arms:
+        grids = [v for (a, _, _), v in sorted(own.items()) if a == arm]
+        shares = np.stack([g.mean(axis=1) for g in grids])  # [seeds, budgets]
+        reach = np.array([g.any(axis=0).mean() for g in grids])
+        means[arm] = shares.mean(axis=0)
+        others = [b for b in arms if b != arm]
+        only = (float((ever[arm] & ~np.any([ever[b] for b in others], axis=0)).mean())
+                if others else None)
+        out["arms"][arm] = {
+            "seeds": len(grids), "share": shares.mean(axis=0).tolist(),
+            "share_interval": [list(_seed_interval(shares[:, j])) for j in range(len(budgets))],
+            "reach": float(reach.mean()), "reach_interval": list(_seed_interval(reach)),
+            "only": only}
+    for arm in arms:
+        others = [means[b][-1] for b in arms if b != arm]
+        if not others:
+            continue
+        hit = np.flatnonzero(means[arm] >= max(others))
+        out["arms"][arm]["sims_to_match"] = int(budgets[hit[0]]) if hit.size else None
+    puct_on = {}
+    for (arm, seed, search), v in solved.items():
+        if search == "puct" and OWN_SEARCH[arm] != "puct":
+            puct_on.setdefault(arm, []).append((seed, v))
+    for arm, pairs in puct_on.items():  # the same networks searched by PUCT
+        out["arms"][arm]["puct_share"] = np.mean([v.mean(axis=1) for _, v in pairs],
+                                                 axis=0).tolist()
+        out["arms"][arm]["puct_reach"] = float(np.mean([v.any(axis=0).mean()
+                                                        for _, v in pairs]))
+    return out
+
+
+def _seed_interval(values: np.ndarray) -> tuple[float, float]:
+    if len(values) < 2:
+        return math.nan, math.nan
+    low, high = bootstrap(np.asarray(values, dtype=float), np.mean, resamples=2000)
+    return float(low), float(high)
+
+
+def cmd_boundary(args) -> int:
+    from alphazero.ablate.arms import Split, arm_setup, search_positions
+    from alphazero.config import load_config
+    from alphazero.eval.labelled import labelled_positions
+    from games import get_game
+    from nets.loader import resolve_evaluate
+    from nets.search_weights import LearnedSearch
+
+    root = Path(args.root)
+    budgets = _ints(args.budgets)
+    runs = [p for p in sorted(root.glob("*-seed*")) if (p / "final.pt").is_file()
+            and p.name.rsplit("-seed", 1)[0] in OWN_SEARCH]
+    if not runs:
+        print(f"no finished runs (with final.pt) under {root}")
+        return 1
+    game = get_game("connect4")
+    params = load_config("connect4").search
+    split = Split.of(labelled_positions(game, args.positions, seed=0), game.num_actions)
+    rows = np.arange(len(split.positions))
+    solved: dict[tuple[str, int, str], np.ndarray] = {}
+    for path in runs:
+        arm, seed = path.name.rsplit("-seed", 1)
+        evaluate, _ = resolve_evaluate(game, None, path / "final.pt", backend=args.backend,
+                                       num_threads=1)
+        weights = None
+        if OWN_SEARCH[arm] == "learned":
+            weights = LearnedSearch.load(path / "search.pt", expected_game="connect4").weights()
+        for search in dict.fromkeys([OWN_SEARCH[arm], "puct"]):
+            setup = arm_setup(search, params, weights=weights)
+            solved[(arm, int(seed), search)] = np.stack([
+                split.optimal[rows, search_positions(game, evaluate, setup, split.states, b,
+                                                     seed=0, batch_size=128).action]
+                for b in budgets])
+            print(f"{path.name} {search}: " + ", ".join(
+                f"{b}: {s:.3f}" for b, s in zip(budgets, solved[(arm, int(seed), search)]
+                                                .mean(axis=1))), flush=True)
+    table = boundary_table(solved, budgets)
+    table["positions"] = len(split.positions)
+    print(f"\nboundary ({len(split.positions)} held-out positions, labelled seed 0), own "
+          "search, mean over seeds [bootstrap over seeds]:")
+    print("| arm | seeds | " + " | ".join(map(str, budgets))
+          + " | any budget | only this arm | sims to match the others' best at "
+          f"{budgets[-1]} |")
+    print("|---|---|" + "---|" * (len(budgets) + 3))
+    for arm, row in table["arms"].items():
+        match = row.get("sims_to_match")
+        print(f"| {arm} | {row['seeds']} | " + " | ".join(f"{100 * s:.1f}" for s in row["share"])
+              + f" | {100 * row['reach']:.1f} | "
+              + ("-" if row["only"] is None else f"{100 * row['only']:.1f}") + " | "
+              + (f"{match}" if match else f"> {budgets[-1]}") + " |")
+    for arm, row in table["arms"].items():
+        if "puct_share" in row:
+            print(f"{arm}'s networks searched by PUCT: " + ", ".join(
+                f"{b}: {100 * s:.1f}" for b, s in zip(budgets, row["puct_share"]))
+                + f"; any budget {100 * row['puct_reach']:.1f}")
+    out = Path(args.out) if args.out else root / "boundary.json"
+    out.write_text(json.dumps(table, indent=1) + "\n")
+    np.savez_compressed(out.with_suffix(".npz"), **{
+        f"{a}-seed{s}-{k}": v for (a, s, k), v in solved.items()})
+    print(f"written: {out} (and the per-position answers, {out.with_suffix('.npz').name})")
     return 0
 
 
@@ -198,7 +375,17 @@ def main(argv=None) -> int:
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("report", help="times to 90%% and 93%% with intervals across seeds")
     s.add_argument("--root", default="runs/tandem-study", help="where the runs are")
+    s.add_argument("--figure", help="draw the learning curves into this PNG")
     s.set_defaults(func=cmd_report)
+    b = sub.add_parser("boundary", help="each arm's final network at 2-128 simulations: "
+                                        "reach (answered at some budget) and cost")
+    b.add_argument("--root", default="runs/tandem-study", help="where the runs are")
+    b.add_argument("--budgets", default=",".join(map(str, BOUNDARY_BUDGETS)),
+                   help="simulations, comma-separated")
+    b.add_argument("--positions", type=int, default=1000, help="held-out positions")
+    b.add_argument("--backend", default="onnx-int8", help="network backend (as in training)")
+    b.add_argument("--out", help="JSON of the figures (default: ROOT/boundary.json)")
+    b.set_defaults(func=cmd_boundary)
     c = sub.add_parser("search", help="a tandem run's learned search against PUCT, on its "
                                       "own final network (final.pt and search.pt in RUN)")
     c.add_argument("run", help="a run directory holding final.pt and search.pt")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 KEPT_RUN = Path(__file__).resolve().parent.parent / "docs/results/tandem-study/tandem-seed0"
@@ -53,3 +54,56 @@ def test_search_compares_a_runs_learned_search_with_puct(study, capsys):
     assert study.main(["search", str(KEPT_RUN), "--positions", "20", "--budgets", "2"]) == 0
     out = capsys.readouterr().out
     assert "2 simulations: PUCT" in out and "learned" in out
+
+
+def test_report_draws_the_learning_curves(study, tmp_path, capsys):
+    for arm, top in (("puct", 0.9), ("tandem", 0.95)):
+        for seed in (0, 1, 2):
+            path = tmp_path / f"{arm}-seed{seed}"
+            path.mkdir()
+            lines = ["step,elapsed_seconds,cpu_seconds," + study.METRIC]
+            lines += [f"{i},{t},{t + 7 * seed},{top * t / 3000 - 0.01 * seed}"
+                      for i, t in enumerate((1000, 2000, 3000))]
+            (path / "evaluation.csv").write_text("\n".join(lines) + "\n")
+    figure = tmp_path / "curves.png"
+    assert study.main(["report", "--root", str(tmp_path), "--figure", str(figure)]) == 0
+    assert figure.stat().st_size > 10_000 and "learning curves" in capsys.readouterr().out
+    tables = [study.rows(tmp_path / f"tandem-seed{s}") for s in range(3)]
+    grid, mean, low, high = study.mean_curve(tables, points=5)
+    assert grid[0] == pytest.approx(1014) and grid[-1] == pytest.approx(3000)
+    assert mean[-1] == pytest.approx(0.95 - 0.01 - 0.95 * 14 / 3000 / 3, abs=2e-3)
+    assert (low <= mean + 1e-12).all() and (mean <= high + 1e-12).all() and (high > low).any()
+
+
+def test_boundary_table_reach_only_and_cost(study):
+    budgets = (2, 4, 8)
+    # 4 positions; rows = budgets. puct answers 0 and 1 eventually; tandem also answers 2 early.
+    puct = np.array([[1, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0]], bool)
+    tandem = np.array([[1, 0, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0]], bool)
+    solved = {("puct", 0, "puct"): puct, ("puct", 1, "puct"): puct,
+              ("tandem", 0, "learned"): tandem, ("tandem", 1, "learned"): tandem,
+              ("tandem", 0, "puct"): puct, ("tandem", 1, "puct"): puct}
+    table = study.boundary_table(solved, budgets)
+    rows = table["arms"]
+    assert rows["puct"]["share"] == [0.25, 0.25, 0.5] and rows["puct"]["reach"] == 0.5
+    assert rows["tandem"]["reach"] == 0.75 and rows["tandem"]["only"] == 0.25
+    assert rows["puct"]["only"] == 0.0
+    assert rows["tandem"]["sims_to_match"] == 2  # 0.5 at 2 sims: puct's share at 8
+    assert rows["puct"]["sims_to_match"] is None  # never reaches tandem's 0.75
+    assert rows["tandem"]["puct_share"] == [0.25, 0.25, 0.5]
+
+
+def test_boundary_searches_the_kept_run(study, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(KEPT_RUN, tmp_path / "tandem-seed0")
+    out = tmp_path / "b.json"
+    assert study.main(["boundary", "--root", str(tmp_path), "--positions", "24",
+                       "--budgets", "2,4", "--out", str(out)]) == 0
+    table = json.loads(out.read_text())
+    row = table["arms"]["tandem"]
+    assert table["positions"] == 24 and row["seeds"] == 1 and len(row["share"]) == 2
+    assert 0.0 < row["reach"] <= 1.0 and row["only"] is None and len(row["puct_share"]) == 2
+    answers = np.load(out.with_suffix(".npz"))
+    assert answers["tandem-seed0-learned"].shape == (2, 24)
+    assert "| tandem | 1 |" in capsys.readouterr().out
