@@ -30,6 +30,12 @@ from alphazero.ablate.config import (
     load_ablation_config,
     quick_config,
 )
+from alphazero.ablate.oracle import (
+    baseline_budgets,
+    oracle_figure,
+    oracle_summary,
+    run_oracle_study,
+)
 from alphazero.ablate.report import (
     arms_summary,
     boundary_summary,
@@ -68,6 +74,7 @@ __all__ = [
     "arm_setup",
     "arms_summary",
     "balanced_openings",
+    "baseline_budgets",
     "boundary_budgets",
     "boundary_checkpoints",
     "boundary_summary",
@@ -77,6 +84,8 @@ __all__ = [
     "load_ablation_config",
     "load_network",
     "match_rows",
+    "oracle_figure",
+    "oracle_summary",
     "matching_budget",
     "prepare_learned",
     "quick_config",
@@ -84,6 +93,7 @@ __all__ = [
     "run_ablation",
     "run_arms_study",
     "run_boundary_study",
+    "run_oracle_study",
     "search_positions",
     "state_key",
     "strata_of",

@@ -32,6 +32,13 @@ self-play mode); ``gumbel_greedy`` never does (its best deterministic mode, as m
 evaluation)."""
 BASELINE = "puct_tuned"
 LEARNED_ARMS = ("learned_readout", "learned_selection", "learned")
+SOLVER_GAMES = ("connect4", "tictactoe")
+"""Games whose ablation is scored by a solver (labelled splits, tuned PUCT, balanced openings)."""
+ORACLE_GAMES = ("chess",)
+"""Games scored by a stored best-move oracle instead (``alphazero.ablate.oracle``)."""
+ORACLE_BASELINE = "puct"
+"""The baseline of an oracle study: with no tuning split, PUCT with the game config's constants."""
+ORACLE_SETS = ("heldout", "wac")
 EVALUATION_SEED, TRAINING_SEED, TUNING_SEED = 0, 1, 2
 """Labelled-position seeds of the three splits (never evaluate on the training split)."""
 METRICS = ("optimal_share", "best_share", "value_error")
@@ -88,7 +95,8 @@ class AblationConfig:
     """An ablation study (``alphazero/configs/ablate_*.yaml``)."""
 
     game: str = "connect4"
-    """connect4 or tictactoe (the games with a solver)."""
+    """connect4 or tictactoe (scored by the solver), or chess (scored by the stored Stockfish
+    and Win At Chess best moves: ``alphazero.ablate.oracle``)."""
     base_config: str = ""
     """Game config for the network shape and search constants (default: the game's shipped
     alphazero/configs/GAME.yaml)."""
@@ -138,13 +146,24 @@ class AblationConfig:
     backend: str = "auto"
     """What runs the networks (``nets.backends``): auto (ONNX Runtime when installed, else
     torch), onnx, onnx-int8, numpy or torch. A study's arms all use the same one."""
+    oracle_sets: tuple[str, ...] = ORACLE_SETS
+    """Chess only: the oracle sets scored (``alphazero.eval.chess_oracle``): heldout (held-out
+    Stockfish positions whose best move beats the second by >= min_gap) and wac (Win At
+    Chess). ``positions`` caps each set."""
+    min_gap: float = 200.0
+    """Chess only: centipawns by which a heldout position's best move beats the second."""
+    double_budget: bool = True
+    """Chess only: also search the baseline at twice each budget, and compare every arm at N
+    with it at 2N (the pre-registered chess target: learned at N >= PUCT at 2N)."""
     train: LearnedTraining = field(default_factory=LearnedTraining)
     boundary: BoundaryStudy = field(default_factory=BoundaryStudy)
 
     def __post_init__(self) -> None:
-        if self.game not in ("connect4", "tictactoe"):
-            raise ValueError(f"ablate needs a solver: game must be connect4 or tictactoe, not "
-                             f"{self.game!r}")
+        if self.game not in SOLVER_GAMES + ORACLE_GAMES:
+            raise ValueError(f"game must be one of {', '.join(SOLVER_GAMES + ORACLE_GAMES)}, "
+                             f"not {self.game!r}")
+        if self.game in ORACLE_GAMES:
+            self._check_oracle()
         _check_checkpoints(self.checkpoints, "checkpoints")
         _check_checkpoints(self.boundary.checkpoints, "boundary.checkpoints")
         unknown = [a for a in self.arms if a not in ARMS]
@@ -174,6 +193,32 @@ class AblationConfig:
         if max(max(self.budgets), self.boundary.max_budget) > MAX_SIMULATIONS:
             raise ValueError(f"budgets and boundary.max_budget must be <= {MAX_SIMULATIONS}")
 
+    def _check_oracle(self) -> None:
+        if BASELINE in self.arms:
+            raise ValueError(f"arm {BASELINE} needs a solver-labelled tuning split; on "
+                             f"{self.game} the baseline is {ORACLE_BASELINE} (drop {BASELINE} "
+                             "from arms)")
+        unknown = [s for s in self.oracle_sets if s not in ORACLE_SETS]
+        if unknown or not self.oracle_sets:
+            raise ValueError(f"oracle_sets must be a non-empty list of {', '.join(ORACLE_SETS)}"
+                             + (f", not {unknown[0]!r}" if unknown else ""))
+        if self.wants_learned and not self.learned_weights:
+            raise ValueError(f"the learned arms on {self.game} need learned_weights: train them "
+                             f"with `alphazero train-search {self.game}` (its k-x search "
+                             "teacher; ablate trains only against a solver)")
+        if not self.min_gap >= 0:
+            raise ValueError("min_gap must be >= 0 centipawns")
+
+    @property
+    def oracle(self) -> bool:
+        """Scored by a stored best-move oracle (chess), not a solver."""
+        return self.game in ORACLE_GAMES
+
+    @property
+    def baseline(self) -> str:
+        """The arm every other is compared with."""
+        return ORACLE_BASELINE if self.oracle else BASELINE
+
     @property
     def learned_label(self) -> str:
         return self.learned_on or (list(self.checkpoints)[-1] if self.checkpoints else "")
@@ -185,7 +230,7 @@ class AblationConfig:
     @property
     def ordered_arms(self) -> list[str]:
         """The arms run, the baseline first."""
-        return [BASELINE] + [a for a in self.arms if a != BASELINE]
+        return [self.baseline] + [a for a in self.arms if a != self.baseline]
 
 
 def _check_checkpoints(mapping: Any, key: str) -> None:

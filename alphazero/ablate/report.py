@@ -230,7 +230,12 @@ def write_reports(rows: list[dict[str, Any]], cfg: AblationConfig, out_dir: Path
     import matplotlib.pyplot as plt
 
     paths = []
-    if study == "arms":
+    if study == "arms" and cfg.oracle:
+        from alphazero.ablate.oracle import oracle_figure, oracle_summary
+
+        text = oracle_summary(rows, cfg)
+        figures = {"accuracy_vs_budget.png": oracle_figure}
+    elif study == "arms":
         text = arms_summary(rows, cfg)
         figures = {"accuracy_vs_budget.png": accuracy_figure, "elo_vs_budget.png": elo_figure,
                    "time_per_move.png": time_figure}

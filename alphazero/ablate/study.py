@@ -71,6 +71,7 @@ from alphazero.eval.matches import play_matches
 from alphazero.eval.stats import paired_bootstrap
 from games import get_game
 from nets.checkpoint import CheckpointError
+from nets.loader import SHIPPED_NAMES, shipped_checkpoint
 from search import SearchParams
 from search.learned import LearnedWeights
 
@@ -157,8 +158,13 @@ def prepare_learned(study: _Study, evaluate: Any, out_dir: Path
 
 
 def run_arms_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) -> Results:
-    """Every arm x checkpoint x budget (x seed) on the evaluation split, and the matches."""
+    """Every arm x checkpoint x budget (x seed) on the evaluation split, and the matches (on
+    a game without a solver: on its best-move oracle, ``alphazero.ablate.oracle``)."""
     study, evaluates = _setup(cfg, out_dir, cfg.checkpoints, log)
+    if cfg.oracle:
+        from alphazero.ablate.oracle import run_oracle_study
+
+        return run_oracle_study(cfg, out_dir, study, evaluates, log=log)
     game, results = study.game, study.results
     tuning = Split.of(labelled_positions(game, cfg.tuning_positions, seed=TUNING_SEED),
                       game.num_actions)
@@ -364,10 +370,14 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
     """Run the ``arms`` or ``boundary`` study into ``out_dir``; returns the files written."""
     if study not in ("arms", "boundary"):
         raise ValueError(f"study must be arms or boundary, not {study!r}")
+    if study == "boundary" and cfg.oracle:
+        raise ConfigError(f"the boundary study needs a solver-labelled split; {cfg.game} has "
+                          "none (run the arms study: its budgets show accuracy against them)")
 
     checkpoints = cfg.checkpoints if study == "arms" else boundary_checkpoints(cfg)
     for spec in checkpoints.values():  # fail before any work or any file
-        if fresh_seed(spec) is None and not Path(spec).is_file():
+        if fresh_seed(spec) is None and not Path(spec).is_file() and not (
+                spec in SHIPPED_NAMES + (cfg.game,) and shipped_checkpoint(cfg.game)):
             raise CheckpointError(f"checkpoint not found: {spec}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

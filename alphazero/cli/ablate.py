@@ -8,13 +8,16 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "ablate", help="compare search arms on solver-labelled positions and head to head",
+        "ablate", help="compare search arms on solver-labelled positions (chess: stored best "
+        "moves) and head to head",
         description="Runs an ablation config (alphazero/configs/ablate_GAME.yaml): the network "
         "policy, "
         "PUCT, PUCT with c_init tuned per budget, Gumbel and the learned search's parts, at "
         "equal simulation budgets and wall time, for each checkpoint; or, with --study "
         "boundary, PUCT's accuracy from 1 to boundary.max_budget simulations per checkpoint. "
-        "Writes results.csv, results.json, summary.md, figures and TensorBoard logs.")
+        "Writes results.csv, results.json, summary.md, figures and TensorBoard logs. On "
+        "chess (alphazero/configs/ablate_chess.yaml) the arms are scored by stored best moves "
+        "(held-out Stockfish positions and Win At Chess) against PUCT at N and 2N.")
     p.add_argument("config", help="ablation YAML, or a name: alphazero/configs/ablate_NAME.yaml")
     p.add_argument("--study", choices=["arms", "boundary"], default="arms",
                    help="arms: compare the search arms (default); boundary: PUCT accuracy "
