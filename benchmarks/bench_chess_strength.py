@@ -1,7 +1,7 @@
 """Chess strength of a network: games against Stockfish levels, and the Win At Chess suite.
 
     python benchmarks/bench_chess_strength.py --levels 0,1,3 --games 20 --movetime 1.0
-    python benchmarks/bench_chess_strength.py --levels "" --wac   # tests/data/chess/wacnew.epd
+    python benchmarks/bench_chess_strength.py --levels "" --wac   # the shipped wacnew.epd
 
 Games: the engine (PUCT, one tree reused from move to move, 16 leaves per network call) gets
 ``--movetime`` seconds a move; Stockfish plays at each ``Skill Level`` with ``--sf-movetime``
@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alphazero.config import load_config  # noqa: E402
+from alphazero.eval.chess_oracle import WAC_FILE  # noqa: E402
 from alphazero.eval.elo import elo_difference, format_elo  # noqa: E402
 from alphazero.eval.stockfish import StockfishAgent  # noqa: E402
 from alphazero.play.analyse import analyse_states  # noqa: E402
@@ -37,7 +38,7 @@ from games.chess import GAME, encode_move  # noqa: E402
 from nets.loader import resolve_model  # noqa: E402
 from nets.torch_net import make_evaluate_fn  # noqa: E402
 
-DEFAULT_WAC = Path(__file__).resolve().parent.parent / "tests" / "data" / "chess" / "wacnew.epd"
+DEFAULT_WAC = WAC_FILE
 
 
 def play_game(engine: SearchEngine, stockfish: StockfishAgent, *, engine_white: bool,

@@ -6,8 +6,8 @@
 Connect Four: solver-labelled positions (``alphazero.eval.labelled``, seed ``--seed``, never
 used for calibration, which runs on random playouts), the share of optimal moves of the policy
 alone and of PUCT and Gumbel searches at ``--sims`` simulations, float32 ONNX Runtime against
-its int8 form on the *same* positions. Chess: the Win At Chess suite (tests/data/chess), the
-share solved by the policy alone and by PUCT at ``--chess-sims``. Both: top-1 agreement of the
+its int8 form on the *same* positions. Chess: the Win At Chess suite (alphazero/eval/data/chess),
+the share solved by the policy alone and by PUCT at ``--chess-sims``. Both: top-1 agreement of the
 two networks and their mean |value difference|.
 
 Each row gives the float and int8 shares, the paired difference with a 95% interval (normal
@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alphazero.config import load_config  # noqa: E402
+from alphazero.eval import chess_oracle  # noqa: E402
 from alphazero.eval.labelled import labelled_positions  # noqa: E402
 from games import get_game  # noqa: E402
 from games.chess import encode_move  # noqa: E402
@@ -37,8 +38,8 @@ from nets.loader import SHIPPED_DIR  # noqa: E402
 from nets.onnx_net import OnnxPolicyValueNet, make_onnx_evaluate_fn  # noqa: E402
 from search import BatchedMCTS  # noqa: E402
 
-WAC = Path(__file__).resolve().parent.parent / "tests" / "data" / "chess" / "wacnew.epd"
-STOCKFISH = WAC.with_name("stockfish_heldout.bin")
+WAC = chess_oracle.WAC_FILE
+STOCKFISH = chess_oracle.HELDOUT_FILE
 
 
 def networks(game_name: str, calibration_seed: int):
@@ -128,8 +129,8 @@ def chess_rows(args):
 
 
 def stockfish_rows(args):
-    """Held-out Stockfish-labelled positions (tests/data/chess/stockfish_heldout.bin, generator
-    seed 900001: never a training seed): the share where the network's first choice is
+    """Held-out Stockfish-labelled positions (alphazero/eval/data/chess/stockfish_heldout.bin,
+    generator seed 900001: never a training seed): the share where the network's first choice is
     Stockfish's best move, on all positions and on those where the best move is >= 200 cp
     better than the second; the mean |value - Stockfish's expected score (W - L)|."""
     from alphazero.train.chess_data import NO_ACTION, read_records, record_board

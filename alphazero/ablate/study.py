@@ -379,6 +379,9 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
         if fresh_seed(spec) is None and not Path(spec).is_file() and not (
                 spec in SHIPPED_NAMES + (cfg.game,) and shipped_checkpoint(cfg.game)):
             raise CheckpointError(f"checkpoint not found: {spec}")
+    if cfg.learned_weights and cfg.wants_learned and not Path(cfg.learned_weights).is_file():
+        raise CheckpointError(f"learned_weights not found: {cfg.learned_weights} (a path from "
+                              "where the command runs; make one with alphazero train-search)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ablation.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg),

@@ -3,7 +3,7 @@
 Two sets, both read from stored labels (no engine runs here):
 
 * ``stockfish_gap_positions``: positions of a labelled position file
-  (``alphazero.train.chess_data``; by default the held-out ``tests/data/chess/
+  (``alphazero.train.chess_data``; by default the held-out ``alphazero/eval/data/chess/
   stockfish_heldout.bin``) where the best MultiPV move is at least ``min_gap`` centipawns
   better than the second. Mates count as ``chess_labels.softmax_centipawns`` maps them (a
   mate beats every ordinary score; a faster mate beats a slower one by 50 cp a move).
@@ -31,9 +31,10 @@ from alphazero.train.chess_data import NO_ACTION, iter_positions
 from alphazero.train.chess_labels import softmax_centipawns
 from games.chess import NUM_ACTIONS, decode_action, encode_move
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "chess"
+DATA = Path(__file__).resolve().parent / "data" / "chess"
+"""Shipped with the package (package data): the oracle works from a wheel too."""
 HELDOUT_FILE = DATA / "stockfish_heldout.bin"
-"""Held out: never train on it (see tests/data/chess/README.md)."""
+"""Held out: never train on it (see alphazero/eval/data/chess/README.md)."""
 WAC_FILE = DATA / "wacnew.epd"
 
 

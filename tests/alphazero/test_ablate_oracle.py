@@ -104,3 +104,12 @@ def test_chess_report_redraws_from_results(tmp_path):
     assert main(["ablate", str(config), "--out", str(out), "--report"]) == 0
     again = (out / "summary.md").read_text()
     assert again == first and "| gumbel_greedy |" in again and "`heldout`" not in again
+
+
+def test_missing_learned_weights_is_one_line_before_any_work(tmp_path, capsys):
+    config = chess_config(tmp_path)
+    config.write_text(config.read_text().replace(str(WEIGHTS), str(tmp_path / "none.pt")))
+    assert main(["ablate", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "learned_weights not found" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

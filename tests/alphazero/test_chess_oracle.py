@@ -19,7 +19,7 @@ from nets.search_weights import LearnedSearch
 
 def test_gap_filter_keeps_only_clear_best_moves():
     clear = stockfish_gap_positions()
-    assert len(clear) == 114  # of 2,033 (tests/data/chess/README.md)
+    assert len(clear) == 114  # of 2,033 (alphazero/eval/data/chess/README.md)
     assert all(p.gap >= 200 and len(p.best) == 1 for p in clear)
     assert len(stockfish_gap_positions(min_gap=100)) > len(clear)
     assert len(stockfish_gap_positions(limit=5)) == 5
