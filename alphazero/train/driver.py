@@ -27,6 +27,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from tqdm import tqdm
 
 from alphazero.config import Config, ConfigError, to_dict
+from alphazero.learned.tandem import initial_search
 from alphazero.train import rundir
 from alphazero.train.log import SelfPlayMeter, TrainResult, bar_postfix, strength_text
 from alphazero.train.remote import LearnerActor, best_score, evaluation_available, last_line
@@ -42,7 +43,6 @@ from alphazero.train.supervise import (
 from games import GAME_NAMES, get_game
 from nets.checkpoint import CheckpointError
 from nets.files import atomic_write_text
-from alphazero.learned.tandem import initial_search
 from nets.loader import resolve_learned
 from selfplay.actors import learned_arrays, start_inference_server, start_workers
 
@@ -408,7 +408,9 @@ class _Trainer:
 
     def _drop_unplaced_workers(self) -> None:
         """Give up replacement workers that found no CPU in time, and say so."""
-        ready = lambda refs: ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+        def ready(refs: list) -> list:
+            return ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+
         for worker in self.placements.overdue(ready):
             self._forget_worker(worker)
             self.workers[worker] = None
@@ -570,6 +572,8 @@ class _Trainer:
                 min_buffer=self.cfg.min_buffer,
                 minutes_left=(max(60 * self.cfg.minutes - self._elapsed(), 0) / 60
                               if self.cfg.minutes > 0 else None),
+                cpu_minutes_left=(max(60 * self.cfg.cpu_minutes - self._cpu_seconds(), 0) / 60
+                                  if self.cfg.cpu_minutes > 0 else None),
             ),
             refresh=sys.stderr.isatty(),
         )

@@ -107,8 +107,11 @@ def finite_json(value: Any) -> Any:
 
 
 def bar_postfix(*, loss: float | None, games: int, games_per_s: float, buffer_size: int,
-                min_buffer: int, minutes_left: float | None) -> str:
-    """The progress bar's right-hand text: what the run is doing, games, speed, buffer."""
+                min_buffer: int, minutes_left: float | None,
+                cpu_minutes_left: float | None = None) -> str:
+    """The progress bar's right-hand text: what the run is doing, games, speed, buffer, and
+    what is left of a time budget (train.minutes, train.cpu_minutes): with one, the bar's own
+    estimate (steps left at the current rate) says nothing about when the run ends."""
     if loss is not None:
         doing = f"loss {loss:.3f}"
     elif buffer_size < min_buffer:  # the bar sits at step 0 until training can start
@@ -118,6 +121,8 @@ def bar_postfix(*, loss: float | None, games: int, games_per_s: float, buffer_si
     text = f"{doing}, games {games}, {games_per_s:.1f} games/s, buffer {buffer_size}"
     if minutes_left is not None:
         text += f", {minutes_left:.0f} min left"
+    if cpu_minutes_left is not None:
+        text += f", {cpu_minutes_left:.0f} CPU min left"
     return text
 
 
@@ -136,9 +141,9 @@ def strength_text(metrics: dict[str, float]) -> str:
     for key in metrics:
         if key.startswith("wdl/") and key.endswith("_win"):
             name = key[len("wdl/") : -len("_win")]
-            w, d, l = (metrics.get(f"wdl/{name}_{r}") for r in ("win", "draw", "loss"))
-            if d is not None and l is not None:
-                parts.append(f"vs {name} {w:.0f}/{d:.0f}/{l:.0f} W/D/L")
+            w, d, lost = (metrics.get(f"wdl/{name}_{r}") for r in ("win", "draw", "loss"))
+            if d is not None and lost is not None:
+                parts.append(f"vs {name} {w:.0f}/{d:.0f}/{lost:.0f} W/D/L")
     search = metrics.get("solver/optimal_share_search")
     policy = metrics.get("solver/optimal_share_policy")
     if search is not None:

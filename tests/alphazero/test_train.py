@@ -286,6 +286,9 @@ def test_the_bar_says_the_buffer_is_filling():
     text = bar_postfix(loss=0.5, games=3, games_per_s=1.5, buffer_size=2000, min_buffer=1000,
                        minutes_left=2.0)
     assert text.startswith("loss 0.500") and text.endswith("2 min left")
+    text = bar_postfix(loss=0.5, games=3, games_per_s=1.5, buffer_size=2000, min_buffer=1000,
+                       minutes_left=None, cpu_minutes_left=41.6)
+    assert text.endswith(", 42 CPU min left") and " min left" not in text[:-len("42 CPU min left")]
 
 
 @pytest.mark.slow
