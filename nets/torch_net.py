@@ -158,7 +158,8 @@ def trace_for_inference(
         # this CPU and then is no faster; the trace builds in about a second.
         warnings.simplefilter("ignore", DeprecationWarning)
         with torch.no_grad():
-            traced = torch.jit.trace(model, example, check_trace=False)  # the check imports torch.distributed: seconds of start-up
+            # check_trace would import torch.distributed: seconds of start-up
+            traced = torch.jit.trace(model, example, check_trace=False)
         frozen = torch.jit.freeze(traced)
         if mkldnn:
             frozen = torch.jit.optimize_for_inference(frozen)
@@ -378,7 +379,8 @@ class LiveEvaluator:
                 p.copy_(params[name])
 
 
-def _conv_bn_pairs_of_folded(folded: nn.Module, model: nn.Module) -> list[tuple[nn.Module, str, str]]:
+def _conv_bn_pairs_of_folded(folded: nn.Module, model: nn.Module
+                             ) -> list[tuple[nn.Module, str, str]]:
     """The folded copy's modules at the places of `model`'s conv+BN pairs (same order)."""
     modules = dict(folded.named_modules())
     by_id = {id(m): name for name, m in model.named_modules()}

@@ -61,8 +61,8 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     least as wide as the widest node; ``root_gumbel[b, i]`` (float32[B, W]) is the Gumbel
     noise of root child i and ``root_started[b, i]`` (int32[B, W], Gumbel only) the
     simulations started through it in this search, finished or in flight (sequential halving
-    follows its schedule on these, see ``gumbel_root_select``). Returns (leaves written, terminal hits, collisions, trees with
-    budget left).
+    follows its schedule on these, see ``gumbel_root_select``). Returns (leaves written,
+    terminal hits, collisions, trees with budget left).
     """
     visits, value_sum, virtual = nodes.visits, nodes.value_sum, nodes.virtual
     parent, parent_edge, first_edge = nodes.parent, nodes.parent_edge, nodes.first_edge

@@ -180,8 +180,8 @@ def set_root(engine: Any, board: Any, allowed: list[int] | None) -> None:
     ``board`` is a position of a game going on (the caller has ruled out the automatic ends:
     checkmate, stalemate, insufficient material, fivefold repetition, 75 moves), so a draw that
     could be claimed there (threefold repetition, 50 moves) is searched as if unclaimed (its move
-    history dropped, its halfmove clock held below 100), and never as the terminal node that self-play's
-    rule makes of it."""
+    history dropped, its halfmove clock held below 100), and never as the terminal node that
+    self-play's rule makes of it."""
     import chess
 
     from games.chess import GAME, encode_move

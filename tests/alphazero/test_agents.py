@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from alphazero.config import load_config
 from alphazero.eval.agents import (
     Agent,
     RandomAgent,
@@ -10,7 +11,6 @@ from alphazero.eval.agents import (
     SolverAgent,
     parse_agent_spec,
 )
-from alphazero.config import load_config
 from alphazero.eval.matches import play_match
 from alphazero.eval.rollout import _decode_state, rollout_values
 from alphazero.eval.search_agent import SearchAgent, cached_evaluate

@@ -11,7 +11,8 @@ def test_shipped_configs_load(game):
 
 
 def test_unknown_key_is_named_with_suggestion():
-    with pytest.raises(ConfigError, match=r"'search.simulatons'.*did you mean 'search.simulations'"):
+    with pytest.raises(ConfigError,
+                       match=r"'search.simulatons'.*did you mean 'search.simulations'"):
         build(Config, {"search": {"simulatons": 10}})
     with pytest.raises(ConfigError, match="unknown config key 'netwrk'"):
         build(Config, {"netwrk": {}})

@@ -42,7 +42,8 @@ def test_export_matches_numba_forward():
     expected = float(net(torch.tensor(x, dtype=torch.float32)).detach())
     assert mlp_forward(net.export(), x, NUM_SELECTION_FEATURES, HIDDEN) == pytest.approx(
         expected, abs=1e-5)
-    assert float(ScoreNet(NUM_SELECTION_FEATURES)(torch.tensor(x, dtype=torch.float32)).detach()) == 0.0
+    score = ScoreNet(NUM_SELECTION_FEATURES)(torch.tensor(x, dtype=torch.float32))
+    assert float(score.detach()) == 0.0
 
 
 def test_solver_costs():
@@ -140,7 +141,8 @@ def test_whole_search_reinforce_gradient_is_unbiased():
                         for a in range(3) for b in range(second["count"][a]))
     exact = _grad(net, expected_cost)
     paths = [(a, b) for a in range(3) for b in range(second["count"][a])]
-    weight = {(a, b): float((p1[0, a] * p2[a, b]).detach()) * (cost[a, b] - baseline) for a, b in paths}
+    weight = {(a, b): float((p1[0, a] * p2[a, b]).detach()) * (cost[a, b] - baseline)
+              for a, b in paths}
     rows = [(first, 0, a, (a, b)) for a, b in paths] + [(second, a, b, (a, b))
                                                          for a, b in paths]
     batch = {key: np.stack([dec[key][i] for dec, i, _, _ in rows])

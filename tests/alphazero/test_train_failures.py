@@ -208,6 +208,8 @@ def test_killed_at_random_moments_resumes_from_the_last_checkpoint(tmp_path):
     settings = sets(*TINY, "train.checkpoint_every=1", "train.eval_every=0",
                     "train.keep_checkpoints=3", "train.steps=100000")
     chooser = random.Random()
+    previous: tuple = ()  # the newest checkpoint and buffer after the last round
+    kept: list = []
     for round_ in range(3):
         where = ["tictactoe", "--run-dir", str(run_dir)] if round_ == 0 else [
             "--resume", str(run_dir)]

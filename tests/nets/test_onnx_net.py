@@ -11,8 +11,12 @@ from nets.backends import BackendError, LiveNetwork, pick_backend, playout_obser
 from nets.checkpoint import CheckpointError, network_shape, read_checkpoint_arrays
 from nets.loader import SHIPPED_DIR, model_evaluate, new_model, resolve_evaluate
 from nets.numpy_net import ILLEGAL_LOGIT
-from nets.onnx_net import OnnxPolicyValueNet, load_onnx_model, make_onnx_evaluate_fn, \
-    uint8_parameters
+from nets.onnx_net import (
+    OnnxPolicyValueNet,
+    load_onnx_model,
+    make_onnx_evaluate_fn,
+    uint8_parameters,
+)
 from nets.torch_net import NetworkConfig, PolicyValueNet, load_model, make_evaluate_fn
 from nets.weights import numpy_weights
 
