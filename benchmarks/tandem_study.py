@@ -48,13 +48,17 @@ ARMS = {
     "puct": ["search.arm=puct"],
     "gumbel": [],  # the recipe's own self-play search
     "tandem": ["search.arm=learned", "search_training.enabled=true"],
+    # the pre-registered follow-up: which part carried a gain (selection and readout only)
+    "tandem-notarget": ["search.arm=learned", "search_training.enabled=true",
+                        "search_training.target=false"],
 }
 COMMON = ["train.eval_every=1000", "train.eval_simulations=64", "train.eval_games=10",
           "train.eval_history=0", "train.keep_checkpoints=2"]
 METRIC = "solver/optimal_share_search"
 THRESHOLDS = (0.90, 0.93)
 CLOCKS = ("cpu_seconds", "elapsed_seconds")
-OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned"}
+OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned",
+              "tandem-notarget": "learned"}
 """Each arm's own search at evaluation (``alphazero ablate``'s arm names), as on the ladder."""
 BOUNDARY_BUDGETS = (2, 4, 8, 16, 32, 64, 128)
 
@@ -65,6 +69,11 @@ def run_dir(root: Path, arm: str, seed: int) -> Path:
 
 def cmd_run(args) -> int:
     root = Path(args.root)
+    unknown = [arm for arm in args.arms.split(",") if arm not in ARMS]
+    if unknown:
+        print(f"tandem_study: unknown arm {unknown[0]!r} (known: {', '.join(ARMS)})",
+              file=sys.stderr)
+        return 2
     for seed in _ints(args.seeds):
         for arm in args.arms.split(","):
             path = run_dir(root, arm, seed)

@@ -107,3 +107,10 @@ def test_boundary_searches_the_kept_run(study, tmp_path, capsys):
     answers = np.load(out.with_suffix(".npz"))
     assert answers["tandem-seed0-learned"].shape == (2, 24)
     assert "| tandem | 1 |" in capsys.readouterr().out
+
+
+def test_run_refuses_an_unknown_arm(study, tmp_path, capsys):
+    assert study.main(["run", "--arms", "puct,alphabeta", "--root", str(tmp_path)]) == 2
+    assert "unknown arm 'alphabeta'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    assert "search_training.target=false" in study.ARMS["tandem-notarget"]
