@@ -11,7 +11,8 @@ solver-labelled positions (never trained on: self-play has no solver), by the ar
 search at 64 simulations (Gumbel without noise), with the run's wall and CPU clocks in each
 row of evaluation.csv.
 
-    python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2]
+    python benchmarks/tandem_study.py run [--arms puct,gumbel,tandem] [--seeds 0,1,2] [--keep DIR]
+    python benchmarks/tandem_study.py keep runs/tandem-study/puct-seed1 [--into DIR]
     python benchmarks/tandem_study.py report [--root runs/tandem-study] [--figure curves.png]
     python benchmarks/tandem_study.py boundary [--root runs/tandem-study]
     python benchmarks/tandem_study.py search docs/results/tandem-study/tandem-seed0
@@ -93,6 +94,53 @@ def cmd_run(args) -> int:
             if code != 0:
                 print(f"{path}: exit code {code}; run this command again to resume it")
                 return code
+            if args.keep:
+                keep_run(path, Path(args.keep) / path.name)
+    return 0
+
+
+KEPT_FILES = ("evaluation.csv", "summary.json", "config.yaml", "search.pt")
+
+
+def keep_run(path: Path, into: Path) -> Path:
+    """Copy a finished run's small files into ``into`` (what the study's report, boundary and
+    search parts read): evaluation.csv, summary.json, config.yaml, the TensorBoard events, the
+    learned search (tandem arms) and ``final.pt``, the last checkpoint's network alone (no
+    optimiser, no replay buffer: ~0.7 MB instead of ~65 MB)."""
+    import shutil
+
+    from alphazero.train import rundir
+    from nets.checkpoint import load_checkpoint, save_checkpoint
+
+    if not (path / "summary.json").is_file():
+        raise FileNotFoundError(f"{path} is not a finished run (no summary.json)")
+    checkpoints = rundir.list_checkpoints(path)
+    if not checkpoints:
+        raise FileNotFoundError(f"{path} has no checkpoint")
+    into.mkdir(parents=True, exist_ok=True)
+    for name in KEPT_FILES:
+        if (path / name).is_file():
+            shutil.copy2(path / name, into / name)
+    for events in path.glob("events.out.tfevents.*"):
+        shutil.copy2(events, into / events.name)
+    step, last = checkpoints[-1]
+    ckpt = load_checkpoint(last)
+    save_checkpoint(into / "final.pt", model_state=ckpt["model"], network_config=ckpt["network"],
+                    game=ckpt["game"], observation_shape=tuple(ckpt["observation_shape"]),
+                    num_actions=ckpt["num_actions"],
+                    extra={"step": step, "cpu_seconds": ckpt.get("cpu_seconds"),
+                           "elapsed_seconds": ckpt.get("elapsed_seconds"), "run": path.name})
+    print(f"{path}: kept in {into}", flush=True)
+    return into
+
+
+def cmd_keep(args) -> int:
+    for run in args.runs:
+        try:
+            keep_run(Path(run), Path(args.into) / Path(run).name)
+        except FileNotFoundError as err:
+            print(f"tandem_study: {err}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -381,7 +429,15 @@ def main(argv=None) -> int:
     r.add_argument("--cpu-minutes", type=float, default=80.0,
                    help="CPU-time budget of a run (workers and learner)")
     r.add_argument("--root", default="runs/tandem-study", help="where the runs go")
+    r.add_argument("--keep", metavar="DIR",
+                   help="after each finished run, keep its small files in DIR/ARM-seedN "
+                        "(see keep), e.g. docs/results/tandem-study")
     r.set_defaults(func=cmd_run)
+    k = sub.add_parser("keep", help="copy finished runs' small files (results, events, the "
+                                    "final network alone, the learned search) into a directory")
+    k.add_argument("runs", nargs="+", help="finished run directories")
+    k.add_argument("--into", default="docs/results/tandem-study", help="where to keep them")
+    k.set_defaults(func=cmd_keep)
     s = sub.add_parser("report", help="times to 90%% and 93%% with intervals across seeds")
     s.add_argument("--root", default="runs/tandem-study", help="where the runs are")
     s.add_argument("--figure", help="draw the learning curves into this PNG")

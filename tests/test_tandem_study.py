@@ -114,3 +114,28 @@ def test_run_refuses_an_unknown_arm(study, tmp_path, capsys):
     assert "unknown arm 'alphabeta'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
     assert "search_training.target=false" in study.ARMS["tandem-notarget"]
+
+
+def test_keep_copies_a_finished_runs_small_files(study, tmp_path, capsys):
+    import shutil
+
+    from nets.checkpoint import load_checkpoint
+
+    run = tmp_path / "runs" / "tandem-seed4"
+    (run / "checkpoints").mkdir(parents=True)
+    for name in ("evaluation.csv", "config.yaml", "search.pt"):
+        shutil.copy2(KEPT_RUN / name, run / name)
+    shutil.copy2(KEPT_RUN / "final.pt", run / "checkpoints" / "step_00000700.pt")
+    (run / "checkpoints" / "step_00000700.replay.npz").write_bytes(b"big")
+    (run / "events.out.tfevents.1.vm.1.0").write_bytes(b"events")
+    assert study.main(["keep", str(run), "--into", str(tmp_path / "kept")]) == 2  # unfinished
+    assert "not a finished run" in capsys.readouterr().err
+    (run / "summary.json").write_text("{}\n")
+    assert study.main(["keep", str(run), "--into", str(tmp_path / "kept")]) == 0
+    kept = tmp_path / "kept" / "tandem-seed4"
+    assert sorted(p.name for p in kept.iterdir()) == [
+        "config.yaml", "evaluation.csv", "events.out.tfevents.1.vm.1.0", "final.pt", "search.pt",
+        "summary.json"]
+    final = load_checkpoint(kept / "final.pt")
+    assert final["step"] == 700 and final["run"] == "tandem-seed4" and "optimizer" not in final
+    assert study.main(["search", str(kept), "--positions", "8", "--budgets", "2"]) == 0
