@@ -286,6 +286,16 @@ class TrainSearchConfig:
     search); a search that makes more is dropped (``charts/overflow``)."""
     seed: int = 0
     """Seeds the networks' initialisation and the sampling of positions and decisions."""
+    backup_iterations: int = 0
+    """Iterations of the learned backup's training after the selection's (0: the mean
+    backup). It has no gradient through the search: antithetic evolution strategies on the
+    cost of the searches' moves (``alphazero.learned.backup``)."""
+    backup_pairs: int = 4
+    """Antithetic pairs of perturbed backup weights per iteration (two searches each)."""
+    backup_sigma: float = 0.1
+    """Standard deviation of the perturbations."""
+    backup_lr: float = 0.05
+    """Adam learning rate of the backup's weights."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -293,10 +303,16 @@ class TrainSearchConfig:
         if not self.budgets or not all(1 <= b <= MAX_SIMULATIONS for b in self.budgets):
             raise ValueError(f"train-search budgets must be in [1, {MAX_SIMULATIONS}], not "
                              f"{self.budgets}")
-        for name in ("positions", "positions_per_batch", "iterations",
-                     "decisions_per_simulation"):
+        for name in ("positions", "positions_per_batch", "decisions_per_simulation",
+                     "backup_pairs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train-search {name} must be >= 1, not {getattr(self, name)}")
+        if self.iterations < 0 or self.backup_iterations < 0 or \
+                self.iterations + self.backup_iterations < 1:
+            raise ValueError("train-search iterations and backup_iterations must be >= 0, "
+                             "and not both 0")
+        if not (self.backup_sigma > 0 and self.backup_lr > 0):
+            raise ValueError("train-search backup_sigma and backup_lr must be > 0")
         _check_search_loss_settings(self, "train-search ")
 
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from nets.checkpoint import CheckpointError, atomic_torch_save, unpickling_reason
 from search.learned import (
+    BACKUP_SIZE,
     HIDDEN,
     NUM_READOUT_FEATURES,
     NUM_SELECTION_FEATURES,
@@ -100,6 +101,9 @@ class LearnedSearch:
     meta: dict
     target: TargetMap | None = None
     """None: the search's own policy is the training target (files from before the map)."""
+    backup: np.ndarray | None = None
+    """float64[BACKUP_SIZE], the learned backup's weights (``search.kernels.backup_mix``;
+    trained without gradients, ``alphazero.learned.backup``); None: the mean backup."""
 
     @classmethod
     def fresh(cls, seed: int = 0, **meta) -> "LearnedSearch":
@@ -112,13 +116,16 @@ class LearnedSearch:
 
     def weights(self) -> LearnedWeights:
         target = self.target.export() if self.target is not None else None
-        return LearnedWeights(self.selection.export(), self.readout.export(), target)
+        return LearnedWeights(self.selection.export(), self.readout.export(), target,
+                              self.backup)
 
     def state_dict(self) -> dict:
         """The modules' tensors (``load_state_dict``; checkpoints of tandem training)."""
         out = {"selection": self.selection.state_dict(), "readout": self.readout.state_dict()}
         if self.target is not None:
             out["target"] = self.target.state_dict()
+        if self.backup is not None:
+            out["backup"] = torch.as_tensor(np.asarray(self.backup, dtype=np.float64))
         return out
 
     def load_state_dict(self, state: dict) -> None:
@@ -127,6 +134,11 @@ class LearnedSearch:
         if "target" in state:
             self.target = self.target or TargetMap()
             self.target.load_state_dict(state["target"])
+        if "backup" in state:
+            backup = np.asarray(state["backup"], dtype=np.float64).ravel()
+            if backup.size != BACKUP_SIZE:
+                raise RuntimeError(f"backup holds {backup.size} values, not {BACKUP_SIZE}")
+            self.backup = backup.copy()
 
     def save(self, path: str | Path) -> None:
         atomic_torch_save(path, {"format": FORMAT, **self.state_dict(), "meta": self.meta,
@@ -164,6 +176,7 @@ class LearnedSearch:
         except (KeyError, RuntimeError, TypeError) as err:  # missing or misshapen tensors
             raise CheckpointError(f"learned search weights {path} do not fit the learned "
                                   f"search's networks: {str(err).splitlines()[0]}") from None
-        if not all(torch.isfinite(p).all() for m in learned.modules() for p in m.parameters()):
+        finite = all(torch.isfinite(p).all() for m in learned.modules() for p in m.parameters())
+        if not finite or (learned.backup is not None and not np.isfinite(learned.backup).all()):
             raise CheckpointError(f"learned search weights {path} hold NaN or infinite values")
         return learned

@@ -183,13 +183,59 @@ def gumbel_root_select(b, params, target_visits, raw_value, first_edge, num_edge
     return best if best >= 0 else fallback
 
 
+BACKUP_FEATURES = 4
+"""The learned backup's features of an interior node: 1, log(1 + N)/5, the share of its
+children visited, and its best child's Q minus the visit-weighted mean of its children's Q."""
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def backup_mix(b, node, x, backup_w, visits, first_edge, num_edges, edge_visits, edge_value):
+    """The learned backup at interior ``node``: ``x`` (the value being backed up, from the side
+    that moved into ``node``) moved toward the node's best child, ``(1 - w) x + w (-max Q)``
+    with ``w = clip(backup_w . features, 0, 1)``; ``w = 0`` (all-zero weights) returns ``x``
+    itself, so the untrained backup is the mean backup exactly."""
+    first = first_edge[b, node]
+    count = num_edges[b, node]
+    best = -np.inf
+    total = 0.0
+    seen = 0
+    visited = 0
+    for e in range(first, first + count):
+        n = edge_visits[b, e]
+        if n > 0:
+            q = edge_value[b, e] / n
+            best = max(best, q)
+            total += edge_value[b, e]
+            seen += n
+            visited += 1
+    if visited == 0:
+        return x
+    w = (backup_w[0] + backup_w[1] * np.log1p(visits[b, node]) / 5.0
+         + backup_w[2] * visited / count + backup_w[3] * (best - total / seen))
+    if not w > 0.0:  # also NaN
+        return x
+    w = min(w, 1.0)
+    return (1.0 - w) * x - w * best
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
-           edge_visits, edge_value, edge_virtual, edge_value_sq):
+           edge_visits, edge_value, edge_virtual, edge_value_sq, backup_w, first_edge,
+           num_edges):
     """Add ``value`` (side to move at ``node``) to node and its ancestors, signs alternating,
-    on the nodes and on the edges leading to them; remove ``remove_virtual`` pending visits."""
+    on the nodes and on the edges leading to them; remove ``remove_virtual`` pending visits.
+
+    ``backup_w`` (float64[BACKUP_FEATURES], or empty: the mean backup) is the learned backup:
+    at every ancestor (not at ``node`` itself) the value passed on is first mixed with that
+    ancestor's best child (``backup_mix``)."""
     x = -value
+    learned = backup_w.size > 0
+    first = True
     while node >= 0:
+        if learned and not first:
+            x = backup_mix(b, node, x, backup_w, visits, first_edge, num_edges, edge_visits,
+                           edge_value)
+        first = False
         value_sum[b, node] += x
         visits[b, node] += 1
         virtual[b, node] -= remove_virtual

@@ -13,6 +13,11 @@ picks the most visited move, like PUCT's readout.
 log(1 + N))`` over the legal moves, ``q`` the completed Q (the root's value where unvisited).
 At lam = 0 (its start) it is the visit shares the search returns, bit for bit.
 
+*Backup*: how an evaluation's value reaches the ancestors of its leaf. At each ancestor the
+value passed on is moved toward that node's best child by a learned weight ``w = clip(backup
+. features, 0, 1)`` (``search.kernels.backup_mix``): w = 0 everywhere (all-zero or empty
+weights) is the mean backup, bit for bit; w = 1 backs up the best child's Q, as a max backup.
+
 Selection features of child ``a`` of node ``s`` (``SELECTION_FEATURES``), all from the side
 to move at ``s``: prior, Q (the first-play value when unvisited), visited flag, visit share
 N(a)/N(s), log(1+N(a))/5, PUCT's exploration bonus, the child's own network value, the spread
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from search.kernels import P_C_BASE, P_C_INIT, P_FPU_REDUCTION, node_value
+from search.kernels import BACKUP_FEATURES, P_C_BASE, P_C_INIT, P_FPU_REDUCTION, node_value
 
 SELECTION_FEATURES = ("prior", "q", "visited", "visit_share", "log_visits", "puct_bonus",
                       "child_value", "value_spread", "depth", "budget_left", "log_budget")
@@ -44,6 +49,8 @@ def mlp_size(num_inputs: int, hidden: int = HIDDEN) -> int:
 
 SELECTION_SIZE = mlp_size(NUM_SELECTION_FEATURES)
 READOUT_SIZE = mlp_size(NUM_READOUT_FEATURES)
+BACKUP_SIZE = BACKUP_FEATURES
+"""The learned backup's weights (``search.kernels.backup_mix``): one per feature."""
 TARGET_PARAMETERS = ("lam", "beta", "gamma", "delta")
 TARGET_SIZE = len(TARGET_PARAMETERS)
 TARGET_START = np.array([0.0, 1.0, 0.0, 0.0])
@@ -229,16 +236,19 @@ class LearnedWeights:
 
     ``selection``: float64[SELECTION_SIZE] or empty; ``readout``: float64[READOUT_SIZE] or
     empty; ``target``: float64[TARGET_SIZE] or empty (the search's own policy as the training
-    target, see ``improved_policy``). Built by ``nets.search_weights`` from its torch modules.
+    target, see ``improved_policy``); ``backup``: float64[BACKUP_SIZE] or empty (the mean
+    backup; see ``search.kernels.backup_mix``). Built by ``nets.search_weights`` from its torch
+    modules.
     """
 
     def __init__(self, selection: np.ndarray | None = None, readout: np.ndarray | None = None,
-                 target: np.ndarray | None = None):
+                 target: np.ndarray | None = None, backup: np.ndarray | None = None):
         self.selection = _flat(selection, SELECTION_SIZE, "selection")
         self.readout = _flat(readout, READOUT_SIZE, "readout")
         self.target = _flat(target, TARGET_SIZE, "target")
-        if not np.isfinite(self.target).all():
-            raise ValueError("learned target weights must be finite")
+        self.backup = _flat(backup, BACKUP_SIZE, "backup")
+        if not (np.isfinite(self.target).all() and np.isfinite(self.backup).all()):
+            raise ValueError("learned target and backup weights must be finite")
 
     @classmethod
     def untrained(cls) -> LearnedWeights:

@@ -49,6 +49,7 @@ EvaluateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 ``evaluate(observations float32[M, C, H, W], legal_masks bool[M, A]) -> (logits float32[M, A],
 values float32[M])``, values from the side to move's point of view."""
 _RULES = {"puct": PUCT, "gumbel": GUMBEL, "learned": LEARNED}
+_NO_BACKUP = np.zeros(0, dtype=np.float64)
 
 
 def uniform_evaluate(observations: np.ndarray, legal_masks: np.ndarray):
@@ -257,6 +258,10 @@ class BatchedMCTS:
         self._evaluate_and_expand(idx.astype(np.int32), np.zeros(idx.size, np.int32), obs, legal,
                                   term, tval, remove_virtual=0)
 
+    def _backup_w(self) -> np.ndarray:
+        """The learned backup's weights when this search runs the learned rule, else empty."""
+        return self.learned.backup if self.rule == LEARNED else _NO_BACKUP
+
     def _evaluate_and_expand(self, leaf_tree, leaf_node, obs, legal, term, tval, remove_virtual):
         m = leaf_tree.size
         if not term.any():
@@ -281,7 +286,8 @@ class BatchedMCTS:
         top = expand_and_backup(leaf_tree, leaf_node, legal,
                                 np.asarray(logits, dtype=np.float32),
                                 np.asarray(values, dtype=np.float32), term, tval, tree.nodes,
-                                tree.edges, tree.num_edges_used, remove_virtual)
+                                tree.edges, tree.num_edges_used, remove_virtual,
+                                self._backup_w())
         self._edges_top = max(self._edges_top, top)
 
     def _add_root_noise(self, trees: np.ndarray) -> None:
@@ -363,7 +369,8 @@ class BatchedMCTS:
                     self._grow_nodes(nodes_top + 1)
             n, _, collisions, live = select_leaves(
                 self.rule, self.param_vec, k, sims, remaining, schedule, started,
-                self.learned.selection, control, float(sample_temperature), noise,
+                self.learned.selection, self._backup_w(), control, float(sample_temperature),
+                noise,
                 *self.decisions.arrays(), self.scratch, self.extra, self.features,
                 self.root_gumbel, self.root_started,
                 *tree.arrays(), out_tree, out_parent, out_action, out_node, out_collision)

@@ -22,7 +22,7 @@ GROUP = 16  # trees descended together (see select_leaves)
 
 @njit(cache=True, error_model="numpy")
 def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, sims_started,
-                  learned_w, control, sample_tau, sample_noise, rec_feats, rec_scores,
+                  learned_w, backup_w, control, sample_tau, sample_noise, rec_feats, rec_scores,
                   rec_children, rec_choice, rec_sim, rec_count, scratch, extra, features,
                   root_gumbel, root_started, nodes, edges, depth, num_nodes, num_edges_used,
                   out_tree,
@@ -43,7 +43,9 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
     the group take their own step, instead of each descent waiting on memory alone. Every
     tree still does exactly what it would alone, and the outputs are in tree order.
 
-    Training the learned rule (arm LEARNED only), two modes; decision d of tree b goes to
+    ``backup_w``: the learned backup's weights (arm LEARNED; empty: the mean backup), used
+    when a descent ends at a terminal node. Training the learned rule (arm LEARNED only), two
+    modes; decision d of tree b goes to
     ``rec_feats[b, d]`` (float64[B, D, W, F], the children's features), ``rec_scores[b, d]``
     (float64[B, D, W], their PUCT scores without the residual), ``rec_children[b, d]`` (their
     number), ``rec_choice[b, d]`` (the child taken) and ``rec_sim[b, d]`` (the simulation);
@@ -109,7 +111,8 @@ def select_leaves(rule, params, leaves_per_step, budget, remaining, schedule, si
                 ended = True
                 if terminal[b, node]:
                     backup(b, node, raw_value[b, node], 0, visits, value_sum, virtual, parent,
-                           parent_edge, edge_visits, edge_value, edge_virtual, edge_value_sq)
+                           parent_edge, edge_visits, edge_value, edge_virtual, edge_value_sq,
+                           backup_w, first_edge, num_edges)
                     hits += 1
                     leaves_here[s] += 1
                     remaining[b] -= 1
@@ -278,8 +281,10 @@ def clear_collisions(collided, count, nodes, edges):
 
 @njit(cache=True, error_model="numpy")
 def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, terminal_value,
-                      nodes, edges, num_edges_used, remove_virtual):
-    """Give each leaf its edges (softmax of the legal logits) and back up its value.
+                      nodes, edges, num_edges_used, remove_virtual, backup_w):
+    """Give each leaf its edges (softmax of the legal logits) and back up its value
+    (``backup_w``: the learned backup's weights, or empty for the mean backup; see
+    ``kernels.backup``).
 
     ``legal``: bool[M, A]; ``logits``: float32[M, A] (rows of terminal leaves are ignored);
     ``values``: float32[M] network values, side to move at the leaf; terminal leaves use the
@@ -339,7 +344,8 @@ def expand_and_backup(leaf_tree, leaf_node, legal, logits, values, is_terminal, 
                 value = 0.0
         raw_value[b, node] = value
         backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, parent_edge,
-               edge_visits, edge_value, edge_virtual, edge_value_sq)
+               edge_visits, edge_value, edge_virtual, edge_value_sq, backup_w, first_edge,
+               num_edges)
         most_edges = max(most_edges, num_edges_used[b])
     return most_edges
 

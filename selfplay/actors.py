@@ -111,7 +111,7 @@ def learned_arrays(weights: LearnedWeights | None) -> dict[str, np.ndarray] | No
     if weights is None:
         return None
     return {"selection": weights.selection, "readout": weights.readout,
-            "target": weights.target}
+            "target": weights.target, "backup": weights.backup}
 
 
 def start_workers(

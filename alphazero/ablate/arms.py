@@ -174,8 +174,9 @@ def arm_setup(name: str, base: SearchParams, *, weights: LearnedWeights | None =
         if weights is None:
             raise ValueError(f"arm {name} needs learned search weights")
         parts = LearnedWeights(
-            selection=None if name == "learned_readout" else weights.selection,
-            readout=None if name == "learned_selection" else weights.readout)
+            selection=weights.selection if name in ("learned_selection", "learned") else None,
+            readout=weights.readout if name in ("learned_readout", "learned") else None,
+            backup=weights.backup if name in ("learned_backup", "learned") else None)
         return ArmSetup(name, dataclasses.replace(base, arm="learned"), learned=parts)
     raise ValueError(f"unknown arm {name!r}")
 

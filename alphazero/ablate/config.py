@@ -26,12 +26,14 @@ from nets.backends import BACKENDS
 from search.params import MAX_SIMULATIONS
 
 ARMS = ("policy", "puct", "puct_tuned", "gumbel", "gumbel_greedy", "learned_readout",
-        "learned_selection", "learned")
+        "learned_selection", "learned_backup", "learned")
 """``gumbel`` samples Gumbel noise at the root when ``gumbel_noise`` is set (Gumbel AlphaZero's
 self-play mode); ``gumbel_greedy`` never does (its best deterministic mode, as mctx runs it at
 evaluation)."""
 BASELINE = "puct_tuned"
-LEARNED_ARMS = ("learned_readout", "learned_selection", "learned")
+LEARNED_ARMS = ("learned_readout", "learned_selection", "learned_backup", "learned")
+"""``learned`` is every learned part the weights hold (selection, readout, and the backup when
+trained); the others one part alone on PUCT's."""
 SOLVER_GAMES = ("connect4", "tictactoe")
 """Games whose ablation is scored by a solver (labelled splits, tuned PUCT, balanced openings)."""
 ORACLE_GAMES = ("chess",)

@@ -18,6 +18,7 @@ _STYLE = {  # one colour per arm in every figure; markers and dashes keep overla
     "gumbel_greedy": dict(marker="<", ls="--", color="tab:olive"),
     "learned_readout": dict(marker="v", ls="--", color="tab:red"),
     "learned_selection": dict(marker="D", ls="-.", color="tab:purple"),
+    "learned_backup": dict(marker="P", ls=":", color="tab:cyan"),
     "learned": dict(marker="o", lw=1.8, color="tab:brown")}
 
 

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Trains the learned selection and readout of the search for a network "
         "checkpoint. The signal is the cost of the search's final move: against the solver "
         "(connect4, tictactoe) or against the same network searching with 8x the budget "
-        "(chess: on positions of the network's own play, never the evaluation sets).")
+        "(chess: on positions of the network's own play, never the evaluation sets). "
+        "--backup-iterations also trains the learned backup (how a leaf's value is mixed "
+        "with each ancestor's best child), by evolution strategies on the same cost.")
     p.add_argument("config", help="config file or game name (alphazero/configs/GAME.yaml)")
     p.add_argument("--checkpoint", required=True, help="the network the search is trained for")
     p.add_argument("--out", help="where to write the weights (default: RUN_DIR/search.pt)")
@@ -43,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_field_flag(p, "--decisions-per-simulation", TrainSearchConfig,
                    "decisions_per_simulation", type=int)
     add_field_flag(p, "--seed", TrainSearchConfig, "seed", type=int)
+    add_field_flag(p, "--backup-iterations", TrainSearchConfig, "backup_iterations", type=int)
+    add_field_flag(p, "--backup-pairs", TrainSearchConfig, "backup_pairs", type=int)
+    add_field_flag(p, "--backup-sigma", TrainSearchConfig, "backup_sigma", type=float)
+    add_field_flag(p, "--backup-lr", TrainSearchConfig, "backup_lr", type=float)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the game config, e.g. --set search.c_init=2.0")
     p.set_defaults(func=cmd_train_search)
@@ -122,7 +128,9 @@ def cmd_train_search(args: argparse.Namespace) -> int:
         cfg = TrainSearchConfig(method=args.method, budgets=budgets, positions=args.positions,
                                 positions_per_batch=args.batch, iterations=args.iterations,
                                 decisions_per_simulation=args.decisions_per_simulation,
-                                seed=args.seed)
+                                seed=args.seed, backup_iterations=args.backup_iterations,
+                                backup_pairs=args.backup_pairs, backup_sigma=args.backup_sigma,
+                                backup_lr=args.backup_lr)
     except ValueError as err:
         raise UsageError(str(err)) from None
     teacher = args.teacher
@@ -155,7 +163,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
                                                  source=source, exclude=known)
     label_seconds = time.process_time() - started
     writer = SummaryWriter(str(run_dir))
-    bar = tqdm(total=args.iterations, desc="train-search", unit="it")
+    bar = tqdm(total=cfg.iterations + cfg.backup_iterations, desc="train-search", unit="it")
 
     def log(it: int, stats: dict) -> None:
         for key, value in stats.items():
@@ -168,6 +176,14 @@ def cmd_train_search(args: argparse.Namespace) -> int:
               for b in budgets}
     started = time.process_time()
     learned = train_learned_search(game, evaluate, config.search, states, costs, cfg, log=log)
+    if cfg.backup_iterations:
+        from alphazero.learned.backup import train_backup
+
+        def log_backup(it: int, stats: dict) -> None:
+            log(cfg.iterations + it, stats)
+
+        learned = train_backup(game, evaluate, config.search, states, costs, cfg,
+                               learned=learned, log=log_backup)
     train_seconds = time.process_time() - started
     bar.close()
     learned.meta.update({"game": game.name, "network": str(args.checkpoint),
@@ -176,6 +192,7 @@ def cmd_train_search(args: argparse.Namespace) -> int:
                              else shipped_checkpoint(game.name)),
                          "budgets": list(budgets), "teacher": teacher,
                          "method": args.method, "iterations": args.iterations,
+                         "backup_iterations": cfg.backup_iterations,
                          "positions": len(states),
                          "positions_from": ("solver labels" if teacher == "solver" else
                                             source.replace("-", " ")),
@@ -193,6 +210,9 @@ def cmd_train_search(args: argparse.Namespace) -> int:
         writer.add_scalar("eval/cost_learned", after, b)
         print(f"| {b} | {before[b]:.3f} | {after:.3f} |")
     writer.close()
+    if learned.backup is not None:
+        print("learned backup weights (bias, log visits, visited share, best - mean): "
+              + ", ".join(f"{w:+.3f}" for w in learned.backup))
     print(f"CPU time: {label_seconds:.0f} s making and labelling positions, "
           f"{train_seconds:.0f} s training")
     print(f"weights written to {out}; use them with --set search.arm=learned "

@@ -41,7 +41,8 @@ c_grid: [0.5, 2.0]
 strata: [4, 6]
 openings: 2
 match_checkpoints: [saved]
-match_arms: [puct, gumbel, gumbel_greedy, learned_readout, learned_selection, learned]
+match_arms: [puct, gumbel, gumbel_greedy, learned_readout, learned_selection, learned_backup,
+             learned]
 opening_plies: [1, 2]
 opening_margin: 0
 resamples: 200

@@ -11,6 +11,7 @@ from search.readout import choose_by_visits
 from search.tree import allocate_tree
 
 C4 = get_game("connect4")
+NO_BACKUP = np.zeros(0)
 TTT = get_game("tictactoe")
 
 
@@ -66,13 +67,58 @@ def test_backup_alternates_signs_and_updates_edges():
     t.virtual[0, :3] = 1
     t.edge_virtual[0, [0, 2]] = 1
     backup(0, 2, 1.0, 1, t.visits, t.value_sum, t.virtual, t.parent, t.parent_edge,
-           t.edge_visits, t.edge_value, t.edge_virtual, t.edge_value_sq)
+           t.edge_visits, t.edge_value, t.edge_virtual, t.edge_value_sq, NO_BACKUP,
+           t.first_edge, t.num_edges)
     # the side to move at node 2 wins: bad for whoever moved into 2, good for the one above
     assert t.value_sum[0, 2] == -1.0 and t.edge_value[0, 2] == -1.0
     assert t.value_sum[0, 1] == 1.5 + 1.0 and t.edge_value[0, 0] == 1.5 + 1.0
     assert t.value_sum[0, 0] == -1.0 - 1.0
     assert list(t.visits[0, :3]) == [5, 4, 1]
     assert t.virtual[0, :3].sum() == 0 and t.edge_virtual[0, :3].sum() == 0
+
+
+def grandchild_tree():
+    t = tiny_tree()  # grandchild 2 under child 1 through edge 2, as above
+    t.num_nodes[0] = 3
+    t.first_edge[0, 1], t.num_edges[0, 1] = 2, 1
+    t.edge_child[0, 2], t.parent[0, 2], t.parent_edge[0, 2] = 2, 1, 2
+    return t
+
+
+@pytest.mark.parametrize("weights, root_sum", [
+    ([0.0, 0.0, 0.0, 0.0], -2.0),  # w = 0: the mean backup
+    ([1.0, 0.0, 0.0, 0.0], -1.0 - 0.625),  # w = 1: the root gets its best child's Q
+    ([0.5, 0.0, 0.0, 0.0], -1.0 - 0.8125),
+    ([-3.0, 0.0, 0.0, 0.0], -2.0),  # w clipped at 0
+    ([0.0, 0.0, 0.0, 2.0], -2.0),  # spread 0 at the root (one visited child): w = 0
+])
+def test_learned_backup_mixes_in_the_best_child(weights, root_sum):
+    t = grandchild_tree()
+    backup(0, 2, 1.0, 0, t.visits, t.value_sum, t.virtual, t.parent, t.parent_edge,
+           t.edge_visits, t.edge_value, t.edge_virtual, t.edge_value_sq, np.array(weights),
+           t.first_edge, t.num_edges)
+    # The leaf and its parent (whose only child is the leaf) back up as before; at the root,
+    # the value passed on is -1 (the mover into node 1 won) and its best child's Q, after
+    # this update, is 2.5 / 4 = 0.625 for the root's side to move.
+    assert t.value_sum[0, 2] == -1.0 and t.value_sum[0, 1] == 2.5
+    assert t.value_sum[0, 0] == pytest.approx(root_sum, abs=1e-12)
+
+
+def test_untrained_learned_backup_is_the_mean_backup_bit_for_bit():
+    from search.learned import BACKUP_SIZE, LearnedWeights
+
+    positions = ["4453", "3344", ""]
+    results = []
+    for backup_w in (None, np.zeros(BACKUP_SIZE), np.array([1.0, 0.0, 0.0, 0.0])):
+        mcts = BatchedMCTS(C4, uniform_evaluate, SearchParams(arm="learned", simulations=200),
+                           batch_size=3, seed=0, learned=LearnedWeights(backup=backup_w))
+        mcts.set_roots([C4.parse_position(p) for p in positions])
+        results.append(mcts.run())
+    mean, zero, full = results
+    np.testing.assert_array_equal(zero.visits, mean.visits)
+    np.testing.assert_array_equal(zero.q, mean.q)
+    np.testing.assert_array_equal(zero.value, mean.value)
+    assert not np.array_equal(full.value, mean.value)  # w = 1 (max backup) changes the values
 
 
 @pytest.mark.parametrize("arm", ["puct", "gumbel"])

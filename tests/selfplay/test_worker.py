@@ -179,7 +179,7 @@ def test_actor_class_takes_learned_weights_as_arrays():
     network = load_config("tictactoe").network
     config = SelfPlayConfig(games_per_worker=2, resign_threshold=-1.0, report_seconds=0.2)
     arrays = learned_arrays(learned_weights())
-    assert set(arrays) == {"selection", "readout", "target"}
+    assert set(arrays) == {"selection", "readout", "target", "backup"}
     assert all(isinstance(a, np.ndarray) for a in arrays.values())
     actor = SelfPlayActor("tictactoe", network, SearchParams(arm="learned", simulations=4),
                           config, worker_id=0, seed=0, learned=arrays)
