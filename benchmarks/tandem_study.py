@@ -197,14 +197,16 @@ def cmd_report(args) -> int:
     print()
     for t in THRESHOLDS:
         key = f"cpu_seconds_to_{t}"
-        means = {}
+        means, cut = {}, {}
         for arm, seeds in report.items():
             values = np.array([s[key][0] for s in seeds.values()])
             censored = sum(not s[key][1] for s in seeds.values())
             low, high = bootstrap(values, np.mean) if len(values) > 1 else (math.nan, math.nan)
             means[arm] = values
-            print(f"{arm}: CPU seconds to {t:.0%}: mean {values.mean():,.0f} "
-                  f"[{low:,.0f}, {high:,.0f}] over {len(values)} seeds"
+            cut[arm] = censored
+            spread = (f"[{low:,.0f}, {high:,.0f}] over {len(values)} seeds" if len(values) > 1
+                      else "(one seed: no interval)")
+            print(f"{arm}: CPU seconds to {t:.0%}: mean {values.mean():,.0f} {spread}"
                   + (f" ({censored} censored at the budget: a lower bound)" if censored else ""))
         baselines = [a for a in ("puct", "gumbel") if a in means]
         if "tandem" in means and baselines:
@@ -215,7 +217,10 @@ def cmd_report(args) -> int:
                      / rng.choice(means[best], len(means[best])).mean() for _ in range(10_000)]
             low, high = np.percentile(draws, [2.5, 97.5])
             print(f"tandem / {best} (the better baseline) at {t:.0%}: {ratio:.2f}x "
-                  f"[{low:.2f}, {high:.2f}] (target <= 0.70x, interval excluding 1.0)")
+                  f"[{low:.2f}, {high:.2f}] (target <= 0.70x, interval excluding 1.0)"
+                  + ("; tandem censored, so its ratio is a lower bound" if cut["tandem"] else "")
+                  + ("; the baseline censored, so the ratio is uncertain in both directions"
+                     if cut[best] else ""))
     (root / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.figure:
         curves_figure(found, Path(args.figure))
@@ -223,7 +228,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def mean_curve(tables: list[list[dict[str, float]]], points: int = 60
+def mean_curve(tables: list[list[dict[str, float]]], points: int = 300
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(CPU-second grid, mean over seeds, band low, band high) of the ladder metric: each
     seed's curve interpolated linearly onto a grid up to the shortest run's last row; the band
@@ -252,7 +257,8 @@ def curves_figure(found: dict[str, dict[int, list]], path: Path) -> None:
     for arm, seeds in found.items():
         tables = [t for _, t in sorted(seeds.items()) if t]
         grid, mean, low, high = mean_curve(tables)
-        line, = ax.plot(grid / 60, 100 * mean, label=f"{arm} ({len(tables)} seeds)")
+        seeds = f"{len(tables)} seed{'' if len(tables) == 1 else 's'}"
+        line, = ax.plot(grid / 60, 100 * mean, label=f"{arm} ({seeds})")
         ax.fill_between(grid / 60, 100 * low, 100 * high, color=line.get_color(), alpha=0.2)
         for table in tables:
             ax.plot([r["cpu_seconds"] / 60 for r in table], [100 * r[METRIC] for r in table],
