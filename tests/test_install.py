@@ -133,3 +133,16 @@ def test_short_training_run_from_another_directory(installed):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["step"] == 2 and summary["games"] > 0
     assert (run_dir / "config.yaml").is_file() and (run_dir / "checkpoints" / "best.pt").is_file()
+
+
+def test_chess_oracle_sets_come_with_the_wheel(installed):
+    """ablate chess and the chess benchmarks read their positions from package data."""
+    venv, env, elsewhere = installed
+    script = ("import json; from alphazero.eval import chess_oracle as o; "
+              "sets = o.oracle_sets(); print(json.dumps({'file': str(o.WAC_FILE), "
+              "'sizes': {k: len(v.positions) for k, v in sets.items()}}))")
+    proc = run([venv / "bin" / "python", "-c", script], cwd=elsewhere, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.splitlines()[-1])
+    assert Path(found["file"]).resolve().is_relative_to(venv.resolve())
+    assert found["sizes"] == {"heldout": 114, "wac": 300}
