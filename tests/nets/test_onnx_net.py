@@ -17,7 +17,7 @@ from nets.onnx_net import (
     make_onnx_evaluate_fn,
     uint8_parameters,
 )
-from nets.torch_net import NetworkConfig, PolicyValueNet, load_model, make_evaluate_fn
+from nets.torch_net import NetworkConfig, load_model, make_evaluate_fn
 from nets.weights import numpy_weights
 
 
@@ -30,18 +30,8 @@ def positions(game, n, seed=0):
     return observations, masks
 
 
-def random_state(network, game, seed):
-    """A fresh network's weights with non-trivial BatchNorm statistics (so folding matters)."""
-    torch.manual_seed(seed)
-    model = PolicyValueNet(network, game.observation_shape, game.num_actions)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return model.eval(), numpy_weights(model)
+def _with_weights(model):
+    return model, numpy_weights(model)
 
 
 @pytest.mark.parametrize("game_name", ["tictactoe", "connect4", "chess"])
@@ -62,15 +52,15 @@ def test_shipped_networks_equal_torch(game_name, batch):
     assert np.isfinite(logits).all()
 
 
-def test_set_weights_replaces_the_network():
+def test_set_weights_replaces_the_network(random_bn_model):
     game = get_game("connect4")
     network = NetworkConfig(blocks=2, channels=16, policy_channels=2, value_channels=2)
     observations, masks = positions(game, 9)
-    model, state = random_state(network, game, 0)
+    model, state = _with_weights(random_bn_model(network, game, 0))
     net = OnnxPolicyValueNet(network, game.observation_shape, game.num_actions, state)
     evaluate = make_onnx_evaluate_fn(net)
     for seed in (1, 2):
-        model, state = random_state(network, game, seed)
+        model, state = _with_weights(random_bn_model(network, game, seed))
         net.set_weights(state)
         want = make_evaluate_fn(model, "cpu", num_threads=None, use_jit=False)(observations,
                                                                                 masks)
@@ -131,7 +121,7 @@ def test_int8_network_stays_close_to_float(game_name):
 
 
 @pytest.mark.parametrize("backend", ["onnx", "numpy", "torch"])
-def test_live_network_runs_the_latest_weights(backend):
+def test_live_network_runs_the_latest_weights(backend, random_bn_model):
     game = get_game("connect4")
     network = NetworkConfig(blocks=1, channels=16)
     live = LiveNetwork(network, game.observation_shape, game.num_actions, backend=backend,
@@ -141,7 +131,7 @@ def test_live_network_runs_the_latest_weights(backend):
     with pytest.raises(RuntimeError, match="no weights"):
         live.evaluate(observations, masks)
     for seed in range(3):
-        model, state = random_state(network, game, seed)
+        model, state = _with_weights(random_bn_model(network, game, seed))
         live.set_weights(state)
         want = make_evaluate_fn(model, "cpu", num_threads=None, use_jit=False)(observations,
                                                                                 masks)
@@ -150,9 +140,9 @@ def test_live_network_runs_the_latest_weights(backend):
     assert live.version == 2
 
 
-def test_model_evaluate_hands_the_weights_to_the_backend():
+def test_model_evaluate_hands_the_weights_to_the_backend(random_bn_model):
     game = get_game("connect4")
-    model, _ = random_state(NetworkConfig(blocks=1, channels=16), game, 4)
+    model, _ = _with_weights(random_bn_model(NetworkConfig(blocks=1, channels=16), game, 4))
     observations, masks = positions(game, 6)
     want = make_evaluate_fn(model, "cpu", num_threads=None, use_jit=False)(observations, masks)
     for backend in ("auto", "onnx", "numpy", "torch"):

@@ -32,20 +32,6 @@ def rss_mb() -> float:
     pytest.skip("no /proc/self/status")
 
 
-def random_weights(network, game, seed: int) -> dict[str, np.ndarray]:
-    """A fresh network's weights with non-trivial BatchNorm statistics (so folding matters)."""
-    torch.manual_seed(seed)
-    model = PolicyValueNet(network, game.observation_shape, game.num_actions)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return numpy_weights(model)
-
-
 def eager_reference(network, game, weights):
     model = PolicyValueNet(network, game.observation_shape, game.num_actions)
     model.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
@@ -69,10 +55,10 @@ def make_actor(backend="auto"):
 
 
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
-def test_publications_do_not_grow_the_worker(backend):
+def test_publications_do_not_grow_the_worker(backend, random_bn_model):
     actor, network = make_actor(backend)
     assert actor.net.backend == backend
-    weights = [random_weights(network, TTT, seed) for seed in range(4)]
+    weights = [numpy_weights(random_bn_model(network, TTT, seed)) for seed in range(4)]
     obs, legal = positions(TTT)
     for version in range(20):  # warm up: the first trace, allocator pools
         actor.set_weights(version, weights[version % 4])
@@ -89,11 +75,11 @@ def test_publications_do_not_grow_the_worker(backend):
 
 
 @pytest.mark.parametrize("backend", ["auto", "numpy", "torch"])
-def test_worker_evaluates_with_the_published_weights(backend):
+def test_worker_evaluates_with_the_published_weights(backend, random_bn_model):
     actor, network = make_actor(backend)
     obs, legal = positions(TTT)
     for version in range(6):  # several updates: the one trace follows each
-        weights = random_weights(network, TTT, 100 + version)
+        weights = numpy_weights(random_bn_model(network, TTT, 100 + version))
         actor.set_weights(version, weights)
         logits, values = actor.worker.evaluate(obs, legal)
         want_logits, want_values = eager_reference(network, TTT, weights)(obs, legal)
@@ -104,14 +90,14 @@ def test_worker_evaluates_with_the_published_weights(backend):
 
 
 @pytest.mark.parametrize("use_jit", ["auto", "trace", "eager"])
-def test_live_evaluator_follows_weight_updates(use_jit):
+def test_live_evaluator_follows_weight_updates(use_jit, random_bn_model):
     network = NetworkConfig(blocks=2, channels=16)
     model = PolicyValueNet(network, C4.observation_shape, C4.num_actions)
     live = LiveEvaluator(model, "cpu", num_threads=None, use_jit=use_jit)
     assert live.mode == ("eager" if use_jit == "eager" else "trace")
     obs, legal = positions(C4, n=64)
     for seed in range(5):
-        weights = random_weights(network, C4, seed)
+        weights = numpy_weights(random_bn_model(network, C4, seed))
         model.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
         live.refresh()
         logits, values = live(obs, legal)
@@ -121,12 +107,12 @@ def test_live_evaluator_follows_weight_updates(use_jit):
         assert (logits[~legal] < -1e8).all()
 
 
-def test_inference_server_core_follows_new_weights():
+def test_inference_server_core_follows_new_weights(random_bn_model):
     network = NetworkConfig(blocks=1, channels=16)
     core = BatchEvaluator(network, C4.observation_shape, C4.num_actions, "cpu")
     obs, legal = positions(C4)
     for version in range(3):
-        weights = random_weights(network, C4, 10 + version)
+        weights = numpy_weights(random_bn_model(network, C4, 10 + version))
         core.set_weights(version, weights)
         [(logits, values)] = core.evaluate_many([(obs, legal)])
         want_logits, want_values = eager_reference(network, C4, weights)(obs, legal)
