@@ -228,35 +228,11 @@ def backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent, p
     ``backup_w`` (float64[BACKUP_FEATURES], or empty: the mean backup) is the learned backup:
     at every ancestor (not at ``node`` itself) the value passed on is first mixed with that
     ancestor's best child (``backup_mix``)."""
-    if backup_w.size > 0:  # its own loop: the mean backup's stays as it was
-        _learned_backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent,
-                        parent_edge, edge_visits, edge_value, edge_virtual, edge_value_sq,
-                        backup_w, first_edge, num_edges)
-        return
     x = -value
-    while node >= 0:
-        value_sum[b, node] += x
-        visits[b, node] += 1
-        virtual[b, node] -= remove_virtual
-        e = parent_edge[b, node]
-        if e >= 0:
-            edge_value[b, e] += x
-            edge_value_sq[b, e] += x * x
-            edge_visits[b, e] += 1
-            edge_virtual[b, e] -= remove_virtual
-        x = -x
-        node = parent[b, node]
-
-
-@njit(cache=True, error_model="numpy")
-def _learned_backup(b, node, value, remove_virtual, visits, value_sum, virtual, parent,
-                    parent_edge, edge_visits, edge_value, edge_virtual, edge_value_sq,
-                    backup_w, first_edge, num_edges):
-    """``backup`` with the learned mix at every ancestor (see ``backup_mix``)."""
-    x = -value
+    learned = backup_w.size > 0
     first = True
     while node >= 0:
-        if not first:
+        if learned and not first:
             x = backup_mix(b, node, x, backup_w, visits, first_edge, num_edges, edge_visits,
                            edge_value)
         first = False
