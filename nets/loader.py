@@ -52,6 +52,12 @@ SHIPPED_NAMES = ("shipped",)
 (``--checkpoint connect4``), wherever the command runs; a file of that name wins."""
 
 
+def names_shipped(checkpoint: str | Path, game_name: str) -> bool:
+    """``checkpoint`` is a word for the file shipped for ``game_name`` ("shipped" or the game's
+    name) rather than a path: a file of that name in the current directory wins."""
+    return str(checkpoint) in SHIPPED_NAMES + (game_name,) and not Path(checkpoint).exists()
+
+
 def shipped_checkpoint(game_name: str) -> Path | None:
     """The checkpoint shipped in the package for ``game_name``, if there is one."""
     path = SHIPPED_DIR / f"{game_name}.pt"
@@ -69,8 +75,7 @@ def _source(game: Game, network: NetworkConfig | None, checkpoint: str | Path | 
     """(the file to read, or None for a fresh network; the sentence saying so)."""
     if fresh and checkpoint is not None:
         raise ValueError("give a checkpoint or fresh=True, not both")
-    if checkpoint is not None and str(checkpoint) in SHIPPED_NAMES + (game.name,) \
-            and not Path(checkpoint).exists():
+    if checkpoint is not None and names_shipped(checkpoint, game.name):
         checkpoint = None  # "shipped" or the bare game name: the file shipped for the game
         if shipped_checkpoint(game.name) is None:
             raise CheckpointError(f"no checkpoint is shipped for {game.name}")

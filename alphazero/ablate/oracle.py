@@ -24,6 +24,7 @@ import numpy as np
 
 from alphazero.ablate.arms import arm_setup, search_positions
 from alphazero.ablate.config import AblationConfig, Log
+from alphazero.ablate.report import _table
 from alphazero.ablate.results import Results, index_rows, labels_of, lookup, write_results
 from alphazero.eval.stats import paired_bootstrap
 
@@ -184,11 +185,6 @@ def oracle_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
 def _seconds(idx: Any, arm: str, ckpt: str, budget: int, name: str) -> float:
     return lookup(idx, arm, ckpt, 0 if arm == "policy" else budget, "seconds_per_move",
                   stratum=name)
-
-
-def _table(header: list[str], lines: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(line) + " |" for line in lines), ""]
 
 
 def oracle_figure(plt: Any, rows: list[dict[str, Any]], cfg: AblationConfig) -> Any:

@@ -71,7 +71,7 @@ from alphazero.eval.matches import play_matches
 from alphazero.eval.stats import paired_bootstrap
 from games import get_game
 from nets.checkpoint import CheckpointError
-from nets.loader import SHIPPED_NAMES, shipped_checkpoint
+from nets.loader import names_shipped, shipped_checkpoint
 from search import SearchParams
 from search.learned import LearnedWeights
 
@@ -377,7 +377,7 @@ def run_ablation(cfg: AblationConfig, out_dir: Path, *, study: str = "arms",
     checkpoints = cfg.checkpoints if study == "arms" else boundary_checkpoints(cfg)
     for spec in checkpoints.values():  # fail before any work or any file
         if fresh_seed(spec) is None and not Path(spec).is_file() and not (
-                spec in SHIPPED_NAMES + (cfg.game,) and shipped_checkpoint(cfg.game)):
+                names_shipped(spec, cfg.game) and shipped_checkpoint(cfg.game)):
             raise CheckpointError(f"checkpoint not found: {spec}")
     if cfg.learned_weights and cfg.wants_learned and not Path(cfg.learned_weights).is_file():
         raise CheckpointError(f"learned_weights not found: {cfg.learned_weights} (a path from "
