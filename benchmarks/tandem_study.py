@@ -464,7 +464,13 @@ def main(argv=None) -> int:
     c.add_argument("--positions", type=int, default=1000, help="held-out positions")
     c.set_defaults(func=cmd_search)
     args = p.parse_args(argv)
-    return args.func(args)
+    from nets.checkpoint import CheckpointError
+
+    try:
+        return args.func(args)
+    except (CheckpointError, FileNotFoundError) as err:  # a run's missing or bad file
+        print(f"tandem_study: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

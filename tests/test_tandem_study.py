@@ -139,3 +139,15 @@ def test_keep_copies_a_finished_runs_small_files(study, tmp_path, capsys):
     final = load_checkpoint(kept / "final.pt")
     assert final["step"] == 700 and final["run"] == "tandem-seed4" and "optimizer" not in final
     assert study.main(["search", str(kept), "--positions", "8", "--budgets", "2"]) == 0
+
+
+def test_boundary_names_a_missing_learned_search(study, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "tandem-seed0"
+    run.mkdir()
+    shutil.copy2(KEPT_RUN / "final.pt", run / "final.pt")  # no search.pt
+    assert study.main(["boundary", "--root", str(tmp_path), "--positions", "4",
+                       "--budgets", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "learned search weights not found" in err and "Traceback" not in err
