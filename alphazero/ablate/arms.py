@@ -79,11 +79,11 @@ def state_key(state: Any) -> tuple:
     return tuple(np.asarray(state).ravel().tolist())
 
 
-def evaluation_positions(game: Any, count: int, exclude: Sequence[LabelledPosition]
-                         ) -> list[LabelledPosition]:
-    """``count`` positions of labelled seed 0 minus any that occur in ``exclude``."""
+def evaluation_positions(game: Any, count: int, exclude: Sequence[LabelledPosition], *,
+                         seed: int = EVALUATION_SEED) -> list[LabelledPosition]:
+    """``count`` positions of labelled seed ``seed`` minus any that occur in ``exclude``."""
     seen = {state_key(p.state()) for p in exclude}
-    return [p for p in labelled_positions(game, count, seed=EVALUATION_SEED)
+    return [p for p in labelled_positions(game, count, seed=seed)
             if state_key(p.state()) not in seen]
 
 

@@ -117,7 +117,11 @@ class AblationConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     """Search seeds (they matter for Gumbel's noise; deterministic arms run once)."""
     positions: int = 2000
-    """Evaluation positions (labelled seed 0)."""
+    """Evaluation positions (labelled seed ``evaluation_seed``)."""
+    evaluation_seed: int = EVALUATION_SEED
+    """Labelled seed of the evaluation split (and the boundary study's positions): 0, or a
+    fresh seed >= 3 for a confirmatory run on positions no earlier study has looked at (1 and
+    2 are the training and tuning splits)."""
     tuning_positions: int = 500
     """Positions of the tuning split (labelled seed 2) for choosing c_init."""
     c_grid: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.75, 2.5, 3.5)
@@ -125,7 +129,8 @@ class AblationConfig:
     strata: tuple[int, ...] = ()
     """Lower stone-count bounds of the strata reported separately (e.g. [16, 20, 24])."""
     openings: int = 50
-    """Balanced openings for the matches; each is played twice, colours swapped."""
+    """Balanced openings for the matches; each is played twice, colours swapped. 0: no
+    matches (the labelled positions only)."""
     match_checkpoints: tuple[str, ...] = ()
     """Labels of the checkpoints whose arms play the head-to-head matches (empty: all). The
     matches cost far more than the labelled positions; limiting them keeps a run in hours."""
@@ -186,10 +191,14 @@ class AblationConfig:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not "
                              f"{self.backend!r}")
-        for name in ("positions", "tuning_positions", "openings", "batch_size", "resamples",
-                     "threads"):
+        for name in ("positions", "tuning_positions", "batch_size", "resamples", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if self.openings < 0:
+            raise ValueError("openings must be >= 0 (0: no matches)")
+        if self.evaluation_seed < 0 or self.evaluation_seed in (TRAINING_SEED, TUNING_SEED):
+            raise ValueError(f"evaluation_seed must be >= 0 and not {TRAINING_SEED} or "
+                             f"{TUNING_SEED} (the training and tuning splits)")
         if self.boundary.max_budget < 1 or self.boundary.positions < 1:
             raise ValueError("boundary.max_budget and boundary.positions must be >= 1")
         if max(max(self.budgets), self.boundary.max_budget) > MAX_SIMULATIONS:

@@ -71,15 +71,18 @@ def arms_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
         "openings")}
     pct = f"{100 * cfg.confidence:g}%"
     out = [f"# Ablation of the search arms: {cfg.game}", "",
-           f"{data['evaluation_positions']:.0f} evaluation positions (labelled seed 0; "
+           f"{data['evaluation_positions']:.0f} evaluation positions (labelled seed "
+           f"{cfg.evaluation_seed}; "
            f"{data['evaluation_dropped']:.0f} dropped as they also occur in the training or "
            f"tuning split), c_init tuned per budget on {data['tuning_positions']:.0f} positions "
            f"(seed 2) over {list(cfg.c_grid)}; learned search "
            f"{'from ' + cfg.learned_weights if cfg.learned_weights else 'trained here'} on "
            f"checkpoint `{cfg.learned_label}` ({data['training_positions']:.0f} positions, "
-           f"seed 1). Seeds {list(cfg.seeds)} (deterministic arms run once); matches from "
-           f"{data['openings']:.0f} balanced openings, each played with both colours. Cells: "
-           f"value (difference from tuned PUCT, paired bootstrap {pct} interval, "
+           f"seed 1). Seeds {list(cfg.seeds)} (deterministic arms run once); "
+           + (f"matches from {data['openings']:.0f} balanced openings, each played with both "
+              f"colours. " if cfg.openings else "no matches (openings: 0). ")
+           + "Cells: value "
+           f" (difference from tuned PUCT, paired bootstrap {pct} interval, "
            f"{cfg.resamples} resamples; * = excludes 0). Policy: 0 simulations.", ""]
     for ckpt in ckpts:
         tag = " (learned search trained on it)" if ckpt == cfg.learned_label else ""
@@ -97,7 +100,8 @@ def arms_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
             out += _table(["arm", *map(str, budgets)], [
                 [a, *(_elo_cell(idx, a, ckpt, b) for b in budgets)] for a in played])
         else:
-            out += ["No head-to-head matches on this checkpoint (`match_checkpoints`).", ""]
+            why = "`match_checkpoints`" if cfg.openings else "openings: 0"
+            out += [f"No head-to-head matches on this checkpoint ({why}).", ""]
         ms = {(a, b): 1000 * lookup(idx, a, ckpt, 0 if a == "policy" else b, "seconds_per_move")
               for a in arms for b in budgets}
         out += ["Time per move, ms (batched search):", ""] + _table(["arm", *map(str, budgets)], [
@@ -204,7 +208,8 @@ def boundary_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
                       f"{match:.0f}" if np.isfinite(match) else f"> {top}"])
     n = lookup(idx, "-", "-", 0, "evaluation_positions", study="data")
     out = [f"# Boundary study: PUCT accuracy against the budget ({cfg.game})", "",
-           f"Share of optimal moves (%) on {n:.0f} solver-labelled positions (labelled seed 0) "
+           f"Share of optimal moves (%) on {n:.0f} solver-labelled positions (labelled seed "
+           f"{cfg.evaluation_seed}) "
            f"by PUCT at each budget, per training checkpoint. *Any budget*: optimal at some "
            f"budget of the series. *New vs `{first}`*: optimal at {top} simulations where "
            f"`{first}` found no optimal move at any budget. *Sims to match*: fewest simulations "

@@ -54,7 +54,6 @@ from alphazero.ablate.arms import (
 )
 from alphazero.ablate.config import (
     BASELINE,
-    EVALUATION_SEED,
     METRICS,
     TRAINING_SEED,
     TUNING_SEED,
@@ -169,9 +168,11 @@ def run_arms_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) -> R
     tuning = Split.of(labelled_positions(game, cfg.tuning_positions, seed=TUNING_SEED),
                       game.num_actions)
     weights, training = prepare_learned(study, evaluates[cfg.learned_label], out_dir)
-    kept = evaluation_positions(game, cfg.positions, tuning.positions + training)
+    kept = evaluation_positions(game, cfg.positions, tuning.positions + training,
+                                seed=cfg.evaluation_seed)
     evaluation = Split.of(kept, game.num_actions)
-    openings = balanced_openings(game, cfg.openings, cfg.opening_plies, cfg.opening_margin)
+    openings = (balanced_openings(game, cfg.openings, cfg.opening_plies, cfg.opening_margin)
+                if cfg.openings else [])
     (out_dir / "openings.txt").write_text("".join(  # the games' notation: digits 1-9
         "".join(str(a + 1) for a in moves) + "\n" for moves in openings))
     for metric, value in (("evaluation_positions", len(kept)),
@@ -187,7 +188,7 @@ def run_arms_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) -> R
         _differences(study, label, scores, strata_of(evaluation.stones, cfg.strata),
                      len(kept))
         write_results(results.rows, out_dir)  # a stopped run keeps every finished part
-        if not cfg.match_checkpoints or label in cfg.match_checkpoints:
+        if openings and (not cfg.match_checkpoints or label in cfg.match_checkpoints):
             _matches(study, label, evaluate, tuned, weights, openings,
                      save=lambda: write_results(results.rows, out_dir))
     results.writer.close()
@@ -304,8 +305,8 @@ def run_boundary_study(cfg: AblationConfig, out_dir: Path, *, log: Log = print) 
     """PUCT's accuracy from 1 to ``boundary.max_budget`` simulations for each checkpoint."""
     study, evaluates = _setup(cfg, out_dir, boundary_checkpoints(cfg), log)
     game, results = study.game, study.results
-    split = Split.of(labelled_positions(game, cfg.boundary.positions, seed=EVALUATION_SEED),
-                     game.num_actions)
+    positions = labelled_positions(game, cfg.boundary.positions, seed=cfg.evaluation_seed)
+    split = Split.of(positions, game.num_actions)
     strata = strata_of(split.stones, cfg.strata)
     budgets = boundary_budgets(cfg.boundary.max_budget)
     results.add("data", "-", "-", 0, "all", "evaluation_positions", len(split.positions))

@@ -18,6 +18,7 @@ from alphazero.ablate import (
     search_positions,
     strata_of,
 )
+from alphazero.ablate.arms import evaluation_positions
 from alphazero.cli import main
 from alphazero.config import ConfigError, load_config
 from alphazero.eval.labelled import labelled_positions
@@ -122,6 +123,32 @@ def test_arms_study_writes_every_output(small_config, tmp_path):
     assert main(["ablate", str(small_config), "--out", str(tmp_path / "junk"), "--report"]) == 2
 
 
+def test_no_matches_and_a_fresh_evaluation_seed(small_config, tmp_path):
+    """openings: 0 plays no matches; evaluation_seed picks the labelled split evaluated (a
+    confirmatory run on positions no earlier study saw)."""
+    text = small_config.read_text()
+    text = text[:text.index("openings:")] + ("arms: [puct]\nopenings: 0\nevaluation_seed: 3\n"
+                                             "resamples: 200\nboundary: {max_budget: 4, "
+                                             "positions: 12}\n")
+    config = tmp_path / "nomatch.yaml"
+    config.write_text(text)
+    out = tmp_path / "run"
+    assert main(["ablate", str(config), "--out", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert not [r for r in rows if r["metric"] == "games"]
+    assert (out / "openings.txt").read_text() == ""
+    summary = (out / "summary.md").read_text()
+    assert "labelled seed 3" in summary and "no matches (openings: 0)" in summary
+    assert "No head-to-head matches on this checkpoint (openings: 0)" in summary
+    cfg = load_ablation_config(str(config))
+    assert cfg.evaluation_seed == 3
+    assert [p.moves for p in evaluation_positions(TTT, 40, [], seed=3)] != \
+        [p.moves for p in evaluation_positions(TTT, 40, [], seed=0)]
+    assert main(["ablate", str(config), "--out", str(tmp_path / "b"), "--study", "boundary"]) == 0
+    summary = (tmp_path / "b" / "boundary.md").read_text()
+    assert "(labelled seed 3)" in summary
+
+
 def test_training_method_is_accepted(tmp_path):
     path = tmp_path / "method.yaml"
     path.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\ntrain: {method: reinforce}\n")
@@ -153,6 +180,9 @@ def test_unknown_config_key_is_named(tmp_path, capsys):
     ("arms: [puct, mcts]", "unknown arm 'mcts'"),
     ("match_checkpoints: [b]", "match_checkpoints: 'b'"),
     ("match_arms: [puct_tuned]", "match_arms must be arms"),
+    ("openings: -1", "openings must be >= 0"),
+    ("evaluation_seed: 1", "evaluation_seed must be >= 0 and not 1 or 2"),
+    ("evaluation_seed: 2", "evaluation_seed must be"),
 ])
 def test_bad_config_is_named(tmp_path, extra, match):
     bad = tmp_path / "bad.yaml"
