@@ -213,6 +213,14 @@ def cmd_train_search(args: argparse.Namespace) -> int:
     if learned.backup is not None:
         print("learned backup weights (bias, log visits, visited share, best - mean): "
               + ", ".join(f"{w:+.3f}" for w in learned.backup))
+        signal = learned.meta.get("backup_signal") or {}
+        if signal.get("mean_agreement") is not None:
+            z = signal["z"]
+            print(f"ES signal: the pairs' agreement {signal['mean_agreement']:+.3f} on average "
+                  f"over {signal['steps']} steps (z = {'n/a' if z is None else f'{z:.1f}'}; "
+                  f"0 when the cost differences are noise and the weights only drift, 0.17 "
+                  f"for a cost linear in them), {100 * signal['tied_pairs']:.0f}% of pairs "
+                  f"tied")
     print(f"CPU time: {label_seconds:.0f} s making and labelling positions, "
           f"{train_seconds:.0f} s training")
     print(f"weights written to {out}; use them with --set search.arm=learned "

@@ -8,7 +8,7 @@ import pytest
 from alphazero.ablate import arm_setup
 from alphazero.cli import main
 from alphazero.config import TrainSearchConfig, load_config
-from alphazero.learned.backup import train_backup
+from alphazero.learned.backup import es_gradient, train_backup
 from games import get_game
 from games.base import random_opening
 from nets.checkpoint import CheckpointError
@@ -77,7 +77,27 @@ def test_es_moves_the_backup_reproducibly():
                          log=lambda it, stats: seen.append(stats)).backup for _ in range(2)]
     np.testing.assert_array_equal(runs[0], runs[1])  # deterministic searches, seeded ES
     assert np.isfinite(runs[0]).all() and np.abs(runs[0]).max() > 0
-    assert len(seen) == 6 and {"charts/search_cost", "backup/w0"} <= set(seen[0])
+    assert len(seen) == 6 and {"charts/search_cost", "backup/w0", "backup/pair_agreement",
+                               "backup/tied_pairs"} <= set(seen[0])
+
+
+def test_es_pair_agreement_tells_a_direction_from_noise():
+    rng = np.random.default_rng(0)
+    true = np.array([1.0, -2.0, 0.5, 0.0])
+    linear, noise = [], []
+    for _ in range(300):
+        directions = rng.standard_normal((8, 4))
+        grad, agreement = es_gradient(directions @ true * 2 * 0.1, directions, 0.1)
+        linear.append(agreement)
+        noise.append(es_gradient(rng.standard_normal(8), directions, 0.1)[1])
+    assert abs(np.mean(linear) - 1 / 6) < 0.04  # a linear cost: 1 / (d + 2)
+    assert abs(np.mean(noise)) < 3 * np.std(noise) / np.sqrt(len(noise))  # noise: 0
+    directions = rng.standard_normal((8, 4))
+    assert es_gradient(np.zeros(8), directions, 0.1)[1] == 0.0  # every pair tied
+    assert np.isnan(es_gradient(np.ones(1), directions[:1], 0.1)[1])
+    d = rng.standard_normal(8)
+    old = (d[:, None] * directions).sum(axis=0) / (2 * 0.1 * 8)  # the estimate before
+    np.testing.assert_array_equal(es_gradient(d, directions, 0.1)[0], old)
 
 
 def test_the_backup_arm_runs_the_backup_alone():
@@ -101,7 +121,9 @@ def test_train_search_trains_the_backup_alone(tmp_path, capsys):
                  str(out)]) == 0
     learned = LearnedSearch.load(out)
     assert learned.backup is not None and learned.meta["backup_iterations"] == 2
-    assert "learned backup weights" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "learned backup weights" in printed and "ES signal: the pairs' agreement" in printed
+    assert set(learned.meta["backup_signal"]) == {"mean_agreement", "z", "steps", "tied_pairs"}
     assert main(["train-search", "tictactoe", "--checkpoint", "shipped", "--iterations", "0",
                  "--run-dir", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
