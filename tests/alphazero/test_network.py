@@ -1,4 +1,5 @@
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -30,19 +31,15 @@ def restore_torch_threads():
     torch.set_num_threads(threads)
 
 
-def make_net(game: str, config: NetworkConfig = SMALL, seed: int = 0) -> PolicyValueNet:
-    """A net with random weights *and* random BatchNorm statistics, so BN folding is exercised."""
-    torch.manual_seed(seed)
-    shape, num_actions = GAME_SHAPES[game]
-    net = PolicyValueNet(config, shape, num_actions)
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.3, 0.3)
-    return net.eval()
+@pytest.fixture
+def make_net(random_bn_model):
+    """``make_net(game, config, seed)``: a net with random weights *and* random BatchNorm
+    statistics (the shared ``random_bn_model``), so BN folding is exercised."""
+    def make(game: str, config: NetworkConfig = SMALL, seed: int = 0) -> PolicyValueNet:
+        shape, num_actions = GAME_SHAPES[game]
+        return random_bn_model(config, SimpleNamespace(observation_shape=shape,
+                                                       num_actions=num_actions), seed)
+    return make
 
 
 def random_batch(game: str, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +66,7 @@ def test_config_is_frozen_with_defaults():
 
 
 @pytest.mark.parametrize("game", sorted(GAME_SHAPES))
-def test_forward_shapes(game):
+def test_forward_shapes(make_net, game):
     shape, num_actions = GAME_SHAPES[game]
     net = make_net(game)
     logits, value = net(torch.zeros(5, *shape))
@@ -79,7 +76,7 @@ def test_forward_shapes(game):
 
 @pytest.mark.parametrize("game", sorted(GAME_SHAPES))
 @pytest.mark.parametrize("use_jit", [False, True, "mkldnn"])
-def test_evaluate_shapes_dtypes_and_value_range(game, use_jit):
+def test_evaluate_shapes_dtypes_and_value_range(make_net, game, use_jit):
     shape, num_actions = GAME_SHAPES[game]
     evaluate = make_evaluate_fn(make_net(game), use_jit=use_jit)
     observations, masks = random_batch(game, 6)
@@ -99,7 +96,7 @@ def test_default_config_connect4_net_runs():
 
 
 @pytest.mark.parametrize("use_jit", [False, True])
-def test_evaluate_masks_illegal_moves(use_jit):
+def test_evaluate_masks_illegal_moves(make_net, use_jit):
     evaluate = make_evaluate_fn(make_net("connect4"), use_jit=use_jit)
     observations, masks = random_batch("connect4", 16)
     logits, _ = evaluate(observations, masks)
@@ -110,7 +107,7 @@ def test_evaluate_masks_illegal_moves(use_jit):
 
 
 @pytest.mark.parametrize("use_jit", [False, True])
-def test_evaluate_all_illegal_row_gives_no_nan(use_jit):
+def test_evaluate_all_illegal_row_gives_no_nan(make_net, use_jit):
     evaluate = make_evaluate_fn(make_net("tictactoe"), use_jit=use_jit)
     observations, masks = random_batch("tictactoe", 4)
     masks[2] = False  # a terminal position: no legal move
@@ -123,7 +120,7 @@ def test_evaluate_all_illegal_row_gives_no_nan(use_jit):
 
 @pytest.mark.parametrize("game", sorted(GAME_SHAPES))
 @pytest.mark.parametrize("mode", [m for m in JIT_MODES if m != "eager"])
-def test_jit_agrees_with_eager(game, mode):
+def test_jit_agrees_with_eager(make_net, game, mode):
     net = make_net(game)
     observations, masks = random_batch(game, 33, seed=1)
     eager_logits, eager_values = make_evaluate_fn(net, use_jit=False)(observations, masks)
@@ -136,7 +133,7 @@ def test_jit_agrees_with_eager(game, mode):
     np.testing.assert_allclose(one_values, eager_values[:1], atol=1e-5, rtol=1e-5)
 
 
-def test_auto_jit_agrees_with_eager():
+def test_auto_jit_agrees_with_eager(make_net):
     net = make_net("connect4")
     observations, masks = random_batch("connect4", 8)
     eager = make_evaluate_fn(net, use_jit=False)(observations, masks)
@@ -145,7 +142,7 @@ def test_auto_jit_agrees_with_eager():
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_evaluate_is_batch_independent():
+def test_evaluate_is_batch_independent(make_net):
     evaluate = make_evaluate_fn(make_net("connect4"), use_jit=False)
     observations, masks = random_batch("connect4", 8)
     logits, values = evaluate(observations, masks)
@@ -166,13 +163,13 @@ def test_evaluate_is_batch_independent():
         ((4, 3, 6, 7), (4,), r"legal_masks must have shape \[4, 7\]"),
     ],
 )
-def test_evaluate_rejects_wrong_shapes(obs_shape, mask_shape, expected):
+def test_evaluate_rejects_wrong_shapes(make_net, obs_shape, mask_shape, expected):
     evaluate = make_evaluate_fn(make_net("connect4"), use_jit=False)
     with pytest.raises(ValueError, match=expected):
         evaluate(np.zeros(obs_shape, np.float32), np.ones(mask_shape, bool))
 
 
-def test_evaluate_accepts_read_only_and_non_contiguous_arrays():
+def test_evaluate_accepts_read_only_and_non_contiguous_arrays(make_net):
     evaluate = make_evaluate_fn(make_net("connect4"), use_jit=False)
     observations, masks = random_batch("connect4", 4)
     expected = evaluate(observations, masks)
@@ -185,14 +182,14 @@ def test_evaluate_accepts_read_only_and_non_contiguous_arrays():
         np.testing.assert_array_equal(values, expected[1])
 
 
-def test_make_evaluate_fn_sets_threads_and_eval_mode():
+def test_make_evaluate_fn_sets_threads_and_eval_mode(make_net):
     net = make_net("tictactoe").train()
     make_evaluate_fn(net, num_threads=1, use_jit=False)
     assert torch.get_num_threads() == 1
     assert not net.training
 
 
-def test_make_evaluate_fn_rejects_unknown_jit_mode():
+def test_make_evaluate_fn_rejects_unknown_jit_mode(make_net):
     with pytest.raises(ValueError, match="use_jit"):
         make_evaluate_fn(make_net("tictactoe"), use_jit="fast")
 
