@@ -18,6 +18,7 @@ from alphazero.config import (
     METHODS,
     ConfigError,
     TrainSearchConfig,
+    apply_overrides,
     build,
     config_path,
     read_yaml,
@@ -279,12 +280,14 @@ def ablation_config_path(name_or_path: str) -> Path:
     return path
 
 
-def load_ablation_config(name_or_path: str, *, quick: bool = False) -> AblationConfig:
-    """Read an ablation YAML; unknown keys are a ``ConfigError`` naming them."""
+def load_ablation_config(name_or_path: str, *, quick: bool = False,
+                         overrides: list[str] | None = None) -> AblationConfig:
+    """Read an ablation YAML, with ``key.sub=value`` overrides (as ``--set``); unknown keys
+    are a ``ConfigError`` naming them."""
     path = ablation_config_path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"ablation config {path} not found")
-    cfg = build(AblationConfig, read_yaml(path) or {})
+    cfg = build(AblationConfig, apply_overrides(read_yaml(path) or {}, overrides or []))
     return quick_config(cfg) if quick else cfg
 
 

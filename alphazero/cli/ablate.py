@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run directory (default runs/ablate-GAME-TIMESTAMP)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 2 budgets, 64 positions, 2 openings, 3 training iterations")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set openings=0 --set evaluation_seed=3")
     p.add_argument("--report", action="store_true",
                    help="only rewrite summary.md and the figures from --out RUN_DIR's "
                    "results.json (say after a stopped run)")
@@ -45,7 +47,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from alphazero.cli.common import writable_dir
     from alphazero.train.rundir import new_run_dir
 
-    cfg = load_ablation_config(args.config, quick=args.quick)
+    cfg = load_ablation_config(args.config, quick=args.quick, overrides=args.set)
     if args.report:
         if not args.out:
             print("alphazero ablate: --report needs --out RUN_DIR", file=sys.stderr)

@@ -127,24 +127,25 @@ def test_no_matches_and_a_fresh_evaluation_seed(small_config, tmp_path):
     """openings: 0 plays no matches; evaluation_seed picks the labelled split evaluated (a
     confirmatory run on positions no earlier study saw)."""
     text = small_config.read_text()
-    text = text[:text.index("openings:")] + ("arms: [puct]\nopenings: 0\nevaluation_seed: 3\n"
-                                             "resamples: 200\nboundary: {max_budget: 4, "
-                                             "positions: 12}\n")
+    text = text[:text.index("openings:")] + ("arms: [puct]\nresamples: 200\nboundary: "
+                                             "{max_budget: 4, positions: 12}\n")
     config = tmp_path / "nomatch.yaml"
     config.write_text(text)
     out = tmp_path / "run"
-    assert main(["ablate", str(config), "--out", str(out)]) == 0
+    sets = ["--set", "openings=0", "--set", "evaluation_seed=3"]
+    assert main(["ablate", str(config), "--out", str(out), *sets]) == 0
     rows = json.loads((out / "results.json").read_text())
     assert not [r for r in rows if r["metric"] == "games"]
     assert (out / "openings.txt").read_text() == ""
     summary = (out / "summary.md").read_text()
     assert "labelled seed 3" in summary and "no matches (openings: 0)" in summary
     assert "No head-to-head matches on this checkpoint (openings: 0)" in summary
-    cfg = load_ablation_config(str(config))
-    assert cfg.evaluation_seed == 3
+    cfg = load_ablation_config(str(config), overrides=["openings=0", "evaluation_seed=3"])
+    assert cfg.evaluation_seed == 3 and cfg.openings == 0
     assert [p.moves for p in evaluation_positions(TTT, 40, [], seed=3)] != \
         [p.moves for p in evaluation_positions(TTT, 40, [], seed=0)]
-    assert main(["ablate", str(config), "--out", str(tmp_path / "b"), "--study", "boundary"]) == 0
+    assert main(["ablate", str(config), "--out", str(tmp_path / "b"), "--study", "boundary",
+                 *sets]) == 0
     summary = (tmp_path / "b" / "boundary.md").read_text()
     assert "(labelled seed 3)" in summary
 
@@ -171,6 +172,14 @@ def test_unknown_config_key_is_named(tmp_path, capsys):
     assert main(["ablate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "unknown config key 'budget'" in err and "Traceback" not in err
+    bad.write_text("game: tictactoe\ncheckpoints: {a: 'fresh'}\n")
+    for item, message in (("opennings=0", "unknown config key 'opennings'"),
+                          ("openings", "must look like key=value"),
+                          ("evaluation_seed=1", "evaluation_seed must be")):
+        assert main(["ablate", str(bad), "--set", item, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, item
+        assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("extra, match", [
