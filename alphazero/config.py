@@ -365,8 +365,22 @@ class SearchTrainingConfig:
     """Weight of the mean squared selection residual (pulls the rule toward PUCT)."""
     depth_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
     """Probability of training a decision at depth 0, 1, 2."""
+    backup_pairs: int = 0
+    """Also train the learned backup (``search.kernels.backup_mix``): antithetic ES pairs per
+    iteration, two student searches of the iteration's roots each, scored by the teacher's
+    costs (``alphazero.learned.backup``). 0: the backup is not trained (the mean backup, or
+    search.learned_weights' own, kept fixed)."""
+    backup_sigma: float = 0.1
+    """Standard deviation of the backup's perturbations."""
+    backup_lr: float = 0.05
+    """Adam learning rate of the backup's weights."""
 
     def __post_init__(self) -> None:
+        if self.backup_pairs < 0:
+            raise ValueError("search_training.backup_pairs must be >= 0 (0: the backup is "
+                             "not trained)")
+        if not (self.backup_sigma > 0 and self.backup_lr > 0):
+            raise ValueError("search_training.backup_sigma and backup_lr must be > 0")
         if not 0.0 < self.root_share <= 1.0:
             raise ValueError("search_training.root_share must be in (0, 1]")
         for name in ("pool", "iterations", "positions_per_batch", "teacher_factor"):

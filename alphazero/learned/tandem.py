@@ -16,9 +16,14 @@ every weight publication the learner takes ``iterations`` steps on them:
    teacher's policy from the student's statistics (its softmax part on its own too, so it
    learns while lam is 0): a target closer to a deeper search is what the network is then
    trained toward. ``search/loss_visit_shares`` is the same loss of the plain visit shares,
-   the rule the map replaces.
+   the rule the map replaces;
+5. with ``backup_pairs`` > 0, the learned backup takes one antithetic ES step
+   (``alphazero.learned.backup.es_gradient``): the student searches the roots with the backup
+   weights moved by +-sigma along each of ``backup_pairs`` directions, each search's cost is
+   the teacher's cost of its move, and Adam follows the estimate. Logged: the backup's cost,
+   its pairs' agreement (0 when the pairs carry no signal) and its tied pairs.
 
-The selection, readout and target go out with the network in one publication (one version);
+The selection, readout, target and backup go out with the network in one publication (one version);
 checkpoints carry them, their optimiser, the random state and the roots.
 """
 
@@ -34,6 +39,7 @@ import numpy as np
 import torch
 
 from alphazero.config import Config, TrainSearchConfig
+from alphazero.learned.backup import es_gradient
 from alphazero.learned.training import (
     deviation_batch,
     readout_loss,
@@ -44,6 +50,7 @@ from alphazero.learned.training import (
 from games.base import is_array_game
 from nets.backends import LiveNetwork, playout_observations
 from nets.search_weights import LearnedSearch, TargetMap
+from search.learned import BACKUP_SIZE, LearnedWeights
 from search.states import search_states
 
 TARGET_EPSILON = 1e-6
@@ -79,6 +86,13 @@ class SearchTrainer:
             modules.append(self.learned.target)
         self.optimizer = torch.optim.Adam([p for m in modules for p in m.parameters()],
                                           lr=cfg.lr)
+        self.backup = self.backup_optimizer = None
+        if cfg.backup_pairs:
+            start = (np.zeros(BACKUP_SIZE) if self.learned.backup is None
+                     else self.learned.backup)
+            self.backup = torch.nn.Parameter(torch.tensor(start, dtype=torch.float64))
+            self.backup_optimizer = torch.optim.Adam([self.backup], lr=cfg.backup_lr)
+            self.learned.backup = self.backup.detach().numpy().copy()
         self.loss_cfg = TrainSearchConfig(
             budgets=self.budgets, positions_per_batch=cfg.positions_per_batch, lr=cfg.lr,
             temperature=cfg.temperature, readout_temperature=cfg.readout_temperature,
@@ -156,6 +170,9 @@ class SearchTrainer:
             shares = student.visits / np.maximum(student.visits.sum(1, keepdims=True), 1)
             stats["search/loss_visit_shares"] = float(
                 _cross_entropy(teacher_t, torch.as_tensor(shares, dtype=torch.float32)))
+        if self.backup is not None:
+            stats.update(self._backup_step(evaluate, states, costs, budget, student_weights,
+                                           seed))
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
@@ -164,12 +181,37 @@ class SearchTrainer:
         self.iterations += 1
         return stats
 
+    def _backup_step(self, evaluate, states: list, costs: np.ndarray, budget: int,
+                     student: LearnedWeights, seed: int) -> dict[str, float]:
+        """One antithetic ES step on the backup's weights (step 5 of the module docstring)."""
+        cfg, rows = self.cfg, np.arange(len(states))
+        params = dataclasses.replace(self.params, simulations=budget)
+        now = self.backup.detach().numpy().copy()
+        directions = self.rng.standard_normal((cfg.backup_pairs, BACKUP_SIZE))
+
+        def cost(backup: np.ndarray) -> float:
+            mine = LearnedWeights(student.selection, student.readout, student.target, backup)
+            run = search_states(self.game, evaluate, params, states, seed=seed, learned=mine)
+            return float(costs[rows, run.action].mean())
+
+        pairs = [(cost(now + cfg.backup_sigma * e), cost(now - cfg.backup_sigma * e))
+                 for e in directions]
+        diffs = np.array([plus - minus for plus, minus in pairs])
+        grad, agreement = es_gradient(diffs, directions, cfg.backup_sigma)
+        self.backup_optimizer.zero_grad()
+        self.backup.grad = torch.as_tensor(grad, dtype=torch.float64)
+        self.backup_optimizer.step()
+        self.learned.backup = self.backup.detach().numpy().copy()
+        return {"search/backup_cost": float(np.mean(pairs)),
+                "search/backup_agreement": agreement,
+                "search/backup_tied_pairs": float(np.mean(diffs == 0))}
+
     # ---------------------------------------------------------------- weights
     def arrays(self) -> dict[str, np.ndarray]:
         """The weights as they cross actor boundaries (``selfplay.actors.learned_arrays``)."""
         weights = self.learned.weights()
         return {"selection": weights.selection, "readout": weights.readout,
-                "target": weights.target}
+                "target": weights.target, "backup": weights.backup}
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs, as tensors and plain values (weights-only loading)."""
@@ -177,6 +219,8 @@ class SearchTrainer:
                                  "optimizer": self.optimizer.state_dict(),
                                  "rng": self.rng.bit_generator.state,
                                  "iterations": self.iterations}
+        if self.backup_optimizer is not None:
+            state["backup_optimizer"] = self.backup_optimizer.state_dict()
         if is_array_game(self.game) and self.roots:
             state["roots"] = torch.from_numpy(np.stack(list(self.roots)))
         return state
@@ -184,6 +228,14 @@ class SearchTrainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.learned.load_state_dict(state["learned"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.backup is not None:
+            with torch.no_grad():  # the parameter the optimiser holds, set in place
+                self.backup.copy_(torch.as_tensor(
+                    np.zeros(BACKUP_SIZE) if self.learned.backup is None
+                    else self.learned.backup, dtype=torch.float64))
+            self.learned.backup = self.backup.detach().numpy().copy()
+            if "backup_optimizer" in state:
+                self.backup_optimizer.load_state_dict(state["backup_optimizer"])
         self.rng.bit_generator.state = state["rng"]
         self.iterations = int(state["iterations"])
         self.roots.clear()

@@ -60,7 +60,39 @@ def test_the_search_trains_on_the_roots_it_is_sent():
     assert after.target[0] > 0  # the target map mixed in some of its softmax
     assert not np.array_equal(after.readout, start.readout)
     arrays = trainer.arrays()
-    assert set(arrays) == {"selection", "readout", "target"}
+    assert set(arrays) == {"selection", "readout", "target", "backup"}
+    assert arrays["backup"].size == 0  # backup_pairs 0: the mean backup, untouched
+    assert "search/backup_agreement" not in figures
+
+
+def test_the_backup_trains_in_tandem_when_asked():
+    # 8 roots at 32 simulations and wide perturbations: some pairs' moves differ (at the
+    # suite's other settings, 4 roots at 8 simulations, every pair ties and nothing moves)
+    cfg = config("search_training.backup_pairs=4", "search_training.backup_sigma=2.0",
+                 "search_training.iterations=3", "search_training.budgets=[32]",
+                 "search_training.positions_per_batch=8")
+    trainer = SearchTrainer(TTT, cfg)
+    np.testing.assert_array_equal(trainer.arrays()["backup"], np.zeros(4))  # = mean backup
+    trainer.add_roots(roots(32))
+    figures = trainer.step(weights(cfg))
+    for key in ("search/backup_cost", "search/backup_agreement", "search/backup_tied_pairs"):
+        assert key in figures, key
+    assert 0.0 <= figures["search/backup_tied_pairs"] < 1.0
+    backup = trainer.arrays()["backup"]
+    assert backup.shape == (4,) and np.abs(backup).max() > 0
+    np.testing.assert_array_equal(trainer.learned.weights().backup, backup)
+
+
+def test_a_given_backup_reaches_the_workers(tmp_path):
+    """Weights with a backup (train-search --backup-iterations) go out with it: the workers
+    search as the learner's student does, whether or not tandem trains the backup."""
+    given = SearchTrainer(TTT, config()).learned
+    given.backup = np.array([1.0, 0.0, 0.0, 0.0])
+    given.save(tmp_path / "search.pt")
+    for more in ([], ["search_training.backup_pairs=2"]):
+        trainer = SearchTrainer(TTT, config(f"search.learned_weights={tmp_path / 'search.pt'}",
+                                            *more))
+        np.testing.assert_array_equal(trainer.arrays()["backup"], given.backup)
 
 
 def test_without_the_target_map_only_selection_and_readout_learn():
@@ -72,16 +104,18 @@ def test_without_the_target_map_only_selection_and_readout_learn():
     assert (trainer.learned.weights().target == TARGET_START).all()
 
 
-def test_a_resumed_trainer_continues_exactly(tmp_path):
+@pytest.mark.parametrize("more", [[], ["search_training.backup_pairs=2",
+                                        "search_training.backup_sigma=0.5"]])
+def test_a_resumed_trainer_continues_exactly(tmp_path, more):
     """The state goes through a weights-only file (as in a checkpoint) and the next steps of
-    the resumed trainer equal those of the one that kept running."""
-    cfg = config()
+    the resumed trainer equal those of the one that kept running (with the backup's ES too)."""
+    cfg = config(*more)
     net = weights(cfg)
     first = SearchTrainer(TTT, cfg)
     first.add_roots(roots(10))
     first.step(net)
     torch.save(first.state_dict(), tmp_path / "state.pt")
-    second = SearchTrainer(TTT, config("train.seed=5"))  # other seeds: all state is restored
+    second = SearchTrainer(TTT, config("train.seed=5", *more))  # all state is restored
     second.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
     assert len(second.roots) == 10
     a, b = first.step(net), second.step(net)
@@ -112,6 +146,8 @@ def test_initial_search_starts_from_given_weights(tmp_path):
       "search_training.teacher_factor=100"], "teacher's budget"),
     (["search.arm=learned", "search_training.iterations=0"], "iterations must be >= 1"),
     (["search_training.teacher=8"], "unknown config key 'search_training.teacher'"),
+    (["search.arm=learned", "search_training.backup_pairs=-1"], "backup_pairs must be >= 0"),
+    (["search.arm=learned", "search_training.backup_sigma=0"], "backup_sigma and backup_lr"),
 ])
 def test_search_training_settings_are_checked(overrides, message):
     with pytest.raises(ConfigError, match=message):

@@ -302,7 +302,7 @@ def test_tandem_search_training_end_to_end_and_resumed(tmp_path):
     tandem = ("search.arm=learned", "search_training.enabled=true",
               "search_training.root_share=0.5", "search_training.positions_per_batch=4",
               "train.publish_every=4", "train.checkpoint_every=12", "train.eval_every=12",
-              "train.eval_games=2")
+              "train.eval_games=2", "search_training.backup_pairs=2")
     proc = train_tiny(run_dir, *tandem, "train.steps=12")
     assert proc.returncode == 0, proc.stderr[-3000:]
     learned = LearnedSearch.load(run_dir / "search.pt", expected_game="tictactoe")
@@ -310,6 +310,7 @@ def test_tandem_search_training_end_to_end_and_resumed(tmp_path):
     scalars = tensorboard_scalars(run_dir)
     trained = scalars["search/iterations"][-1][1]
     assert trained >= 2 and "search/teacher_agreement" in scalars
+    assert "search/backup_agreement" in scalars and learned.backup.shape == (4,)  # ES on
     header = (run_dir / "evaluation.csv").read_text().splitlines()[0].split(",")
     assert header[:3] == ["step", "elapsed_seconds", "cpu_seconds"]
     proc = run_cli("--resume", str(run_dir), "--no-progress", "--set", "train.steps=24")
