@@ -81,7 +81,7 @@ def arms_summary(rows: list[dict[str, Any]], cfg: AblationConfig) -> str:
            f"seed 1). Seeds {list(cfg.seeds)} (deterministic arms run once); "
            + (f"matches from {data['openings']:.0f} balanced openings, each played with both "
               f"colours. " if cfg.openings else "no matches (openings: 0). ")
-           + "Cells: value "
+           + "Cells: value"
            f" (difference from tuned PUCT, paired bootstrap {pct} interval, "
            f"{cfg.resamples} resamples; * = excludes 0). Policy: 0 simulations.", ""]
     for ckpt in ckpts:
@@ -244,6 +244,8 @@ def write_reports(rows: list[dict[str, Any]], cfg: AblationConfig, out_dir: Path
         text = arms_summary(rows, cfg)
         figures = {"accuracy_vs_budget.png": accuracy_figure, "elo_vs_budget.png": elo_figure,
                    "time_per_move.png": time_figure}
+        if not any(r["metric"] == "games" for r in rows):  # no matches: no Elo to draw
+            del figures["elo_vs_budget.png"]
     else:
         text = boundary_summary(rows, cfg)
         (out_dir / "boundary.md").write_text(text)

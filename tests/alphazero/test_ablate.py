@@ -137,6 +137,8 @@ def test_no_matches_and_a_fresh_evaluation_seed(small_config, tmp_path):
     rows = json.loads((out / "results.json").read_text())
     assert not [r for r in rows if r["metric"] == "games"]
     assert (out / "openings.txt").read_text() == ""
+    assert not (out / "elo_vs_budget.png").exists()  # no matches, no Elo figure
+    assert (out / "accuracy_vs_budget.png").is_file()
     summary = (out / "summary.md").read_text()
     assert "labelled seed 3" in summary and "no matches (openings: 0)" in summary
     assert "No head-to-head matches on this checkpoint (openings: 0)" in summary
