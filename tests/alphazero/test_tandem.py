@@ -136,6 +136,34 @@ def test_initial_search_starts_from_given_weights(tmp_path):
     assert start.meta["trained_by"] == "tandem"
 
 
+def test_the_search_trains_in_tandem_on_chess_boards():
+    """Chess roots are boards (no array form): the trainer trains on them, its state leaves
+    them out, and a resumed trainer refills its pool from the next games."""
+    import chess
+
+    game = get_game("chess")
+    cfg = load_config("chess", ["search.arm=learned", "search_training.enabled=true",
+                                "network.blocks=1", "network.channels=8",
+                                "network.value_hidden=8", "backend=numpy",
+                                "search_training.budgets=[4]", "search_training.teacher_factor=2",
+                                "search_training.positions_per_batch=2",
+                                "search_training.iterations=1",
+                                "search_training.backup_pairs=1"])
+    trainer = SearchTrainer(game, cfg)
+    boards = [chess.Board(),
+              chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3"),
+              chess.Board("8/8/8/4k3/8/8/4PK2/8 w - - 0 1")]
+    trainer.add_roots(boards)
+    model = new_model(cfg.network, game.observation_shape, game.num_actions, seed=0)
+    figures = trainer.step(numpy_weights(model))
+    assert np.isfinite(figures["search/loss_readout"]) and "search/backup_agreement" in figures
+    state = trainer.state_dict()
+    assert "roots" not in state
+    resumed = SearchTrainer(game, cfg)
+    resumed.load_state_dict(state)
+    assert len(resumed.roots) == 0 and resumed.iterations == trainer.iterations
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["search_training.enabled=true"], "needs search.arm: learned"),
     (["search.arm=learned", "search_training.root_share=0"], "root_share must be in"),
