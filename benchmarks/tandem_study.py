@@ -221,11 +221,37 @@ def cmd_report(args) -> int:
                   + ("; tandem censored, so its ratio is a lower bound" if cut["tandem"] else "")
                   + ("; the baseline censored, so the ratio is uncertain in both directions"
                      if cut[best] else ""))
+    final_shares(report)
     (root / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.figure:
         curves_figure(found, Path(args.figure))
         print(f"learning curves: {args.figure}")
     return 0
+
+
+def final_shares(report: dict) -> None:
+    """Print each arm's final ladder share (mean over seeds, bootstrap over seeds) and tandem
+    minus the better baseline's, resampling seeds within each arm: the pre-registration's
+    second test (it counts against tandem if that interval lies below 0)."""
+    finals = {arm: np.array([s["final"] for s in seeds.values()])
+              for arm, seeds in report.items()}
+    for arm, values in finals.items():
+        spread = ("[{:.1f}, {:.1f}] over {} seeds".format(
+            *(100 * bootstrap(values, np.mean)), len(values)) if len(values) > 1
+            else "(one seed: no interval)")
+        print(f"{arm}: final share {100 * values.mean():.1f}% {spread}")
+    baselines = [a for a in ("puct", "gumbel") if a in finals]
+    if "tandem" not in finals or not baselines:
+        return
+    best = max(baselines, key=lambda a: finals[a].mean())
+    mine, theirs = finals["tandem"], finals[best]
+    rng = np.random.default_rng(2)
+    draws = [rng.choice(mine, len(mine)).mean() - rng.choice(theirs, len(theirs)).mean()
+             for _ in range(10_000)]
+    low, high = 100 * np.percentile(draws, [2.5, 97.5])
+    print(f"final share, tandem - {best} (the better baseline): "
+          f"{100 * (mine.mean() - theirs.mean()):+.1f} points [{low:+.1f}, {high:+.1f}] "
+          f"(against tandem if the interval lies below 0)")
 
 
 def mean_curve(tables: list[list[dict[str, float]]], points: int = 300

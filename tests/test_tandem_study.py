@@ -46,6 +46,8 @@ def test_report_reads_runs_and_compares_the_arms(study, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "tandem / puct (the better baseline) at 90%" in out
     assert "gumbel: CPU seconds to 93%" in out and "censored" in out
+    assert "tandem: final share 94.0% [94.0, 94.0] over 2 seeds" in out
+    assert "final share, tandem - puct (the better baseline): +0.0 points" in out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["tandem"]["0"]["cpu_seconds_to_0.9"] == [pytest.approx(1000 * 0.9 / 0.91), True]
 
