@@ -52,6 +52,10 @@ ARMS = {
     # the pre-registered follow-up: which part carried a gain (selection and readout only)
     "tandem-notarget": ["search.arm=learned", "search_training.enabled=true",
                         "search_training.target=false"],
+    # a follow-up registered after the study began (session 11): tandem with the learned
+    # backup trained too (needs code after 573c0a4, the commit of the study's runs)
+    "tandem-backup": ["search.arm=learned", "search_training.enabled=true",
+                      "search_training.backup_pairs=4"],
 }
 COMMON = ["train.eval_every=1000", "train.eval_simulations=64", "train.eval_games=10",
           "train.eval_history=0", "train.keep_checkpoints=2"]
@@ -59,7 +63,7 @@ METRIC = "solver/optimal_share_search"
 THRESHOLDS = (0.90, 0.93)
 CLOCKS = ("cpu_seconds", "elapsed_seconds")
 OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned",
-              "tandem-notarget": "learned"}
+              "tandem-notarget": "learned", "tandem-backup": "learned"}
 """Each arm's own search at evaluation (``alphazero ablate``'s arm names), as on the ladder."""
 BOUNDARY_BUDGETS = (2, 4, 8, 16, 32, 64, 128)
 
