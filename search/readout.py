@@ -28,7 +28,12 @@ def learned_choice(readout: np.ndarray, visits: np.ndarray, prior: np.ndarray, q
                    root_value: float, budget: int, temperature: float,
                    rng: np.random.Generator) -> int:
     """The learned readout's move: the highest of ``readout_logits`` (exact ties: the higher
-    prior, as in ``choose_by_visits``), or one sampled from their softmax at ``temperature``."""
+    prior, as in ``choose_by_visits``), or one sampled from their softmax at ``temperature``.
+    Without visits (simulations=0) there is no search to read: the network's favourite, as
+    ``choose_by_visits`` plays (the readout, trained on searched roots, would otherwise pick
+    by its residual alone, far from anything it was trained on)."""
+    if visits.sum() == 0:
+        return int(np.argmax(prior))
     legal = prior > 0
     logits = readout_logits(readout, visits, prior, q, legal, float(root_value), budget)
     if temperature <= 0:

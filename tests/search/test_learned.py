@@ -324,3 +324,19 @@ def test_target_weights_are_checked():
         LearnedWeights(target=np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         LearnedWeights(target=np.array([0.5, np.nan, 0.0, 0.0]))
+
+
+def test_a_learned_readout_without_search_plays_the_networks_favourite():
+    """simulations=0 (the ladder's "policy alone"): no visits to read, so the readout must not
+    pick by its residual alone (it did, and the tandem study's policy-alone figure fell to 13%)."""
+    from search.learned import READOUT_SIZE
+    readout = np.random.default_rng(3).normal(size=READOUT_SIZE) * 3.0
+    learned = LearnedWeights(readout=readout)
+    positions = ["", "4453", "334455", "121212", "7766", "1", "44444"]
+    states = [C4.parse_position(p) for p in positions]
+    logits, _ = untied_evaluate(np.stack([C4.encode(s) for s in states]),
+                                np.stack([C4.legal_mask(s) for s in states]))
+    mcts = BatchedMCTS(C4, untied_evaluate, SearchParams(arm="learned", simulations=0),
+                       batch_size=len(states), seed=0, learned=learned)
+    mcts.set_roots(states)
+    np.testing.assert_array_equal(mcts.run().action, np.argmax(logits, axis=1))
