@@ -22,21 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from alphazero.config import load_config  # noqa: E402
 from alphazero.learned.tandem import SearchTrainer  # noqa: E402
 from games import get_game  # noqa: E402
-from games.base import random_opening  # noqa: E402
+from games.base import random_states  # noqa: E402
 from nets.loader import resolve_model  # noqa: E402
 from nets.weights import numpy_weights  # noqa: E402
-
-
-def openings(game, count: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < count:
-        state = game.initial_state()
-        for action in random_opening(game, int(rng.integers(2, 12)), rng):
-            state = game.apply(state, action)
-        if not game.is_terminal(state):
-            out.append(state)
-    return np.stack(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pairs < 1 or args.repeats < 1:
         parser.error("--pairs and --repeats must be >= 1")
     game = get_game("connect4")
-    roots = openings(game, 256)
+    roots = np.stack(random_states(game, 256, np.random.default_rng(0), plies=(2, 12)))
     trainers = {}
     for pairs in (0, args.pairs):
         cfg = load_config("connect4", ["search.arm=learned", "search_training.enabled=true",

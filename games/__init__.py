@@ -20,6 +20,7 @@ from games.base import (
     is_array_game,
     legal_actions,
     random_opening,
+    random_states,
 )
 from games.registry import GAME_NAMES, game_names, get_game, register_game, unregister_game
 
@@ -40,6 +41,7 @@ __all__ = [
     "is_array_game",
     "legal_actions",
     "random_opening",
+    "random_states",
     "register_game",
     "unregister_game",
 ]

@@ -399,3 +399,16 @@ def random_opening(game: Game, plies: int, rng: np.random.Generator, *,
         if not game.is_terminal(state):
             return moves
     raise ValueError(f"no {plies}-ply opening of {game.name} avoids ending the game")
+
+
+def random_states(game: Game, count: int, rng: np.random.Generator, *,
+                  plies: tuple[int, int] = (0, 10)) -> list:
+    """``count`` positions, each a random opening of ``plies[0] <= n < plies[1]`` plies (see
+    ``random_opening``; none is terminal): test and benchmark roots, never training data."""
+    states = []
+    for _ in range(count):
+        state = game.initial_state()
+        for action in random_opening(game, int(rng.integers(*plies)), rng):
+            state = game.apply(state, action)
+        states.append(state)
+    return states

@@ -14,7 +14,7 @@ from alphazero.eval.agents import (
 from alphazero.eval.matches import play_match
 from alphazero.eval.rollout import _decode_state, rollout_values
 from alphazero.eval.search_agent import SearchAgent, cached_evaluate
-from games import get_game
+from games import get_game, random_states
 from games.tictactoe import perfect_values
 from search import SearchParams, uniform_evaluate
 
@@ -28,18 +28,9 @@ def digits(text):
     return [int(ch) - 1 for ch in text]
 
 
-def random_states(game, count, seed=0):
-    rng = np.random.default_rng(seed)
-    states = []
-    while len(states) < count:
-        state = game.initial_state()
-        for _ in range(int(rng.integers(0, 12))):
-            if game.is_terminal(state):
-                break
-            state = game.apply(state, int(rng.choice(np.flatnonzero(game.legal_mask(state)))))
-        if not game.is_terminal(state):
-            states.append(state)
-    return states
+def some_states(game, count, seed=0):
+    longest = 8 if game is TTT else 12  # a ninth tic-tac-toe move ends the game
+    return random_states(game, count, np.random.default_rng(seed), plies=(0, longest))
 
 
 def test_agents_follow_the_protocol():
@@ -49,7 +40,7 @@ def test_agents_follow_the_protocol():
 
 
 def test_random_agent_plays_legal_moves_reproducibly():
-    states = random_states(C4, 20)
+    states = some_states(C4, 20)
     first = RandomAgent(C4, seed=3).select_moves(states)
     assert first == RandomAgent(C4, seed=3).select_moves(states)
     assert all(C4.legal_mask(s)[a] for s, a in zip(states, first))
@@ -58,7 +49,7 @@ def test_random_agent_plays_legal_moves_reproducibly():
 @pytest.mark.parametrize("game", [C4, TTT])
 def test_playout_kernel_reads_the_state_back_from_the_observation(game):
     kind = 0 if game is C4 else 1
-    for state in random_states(game, 30, seed=1):
+    for state in some_states(game, 30, seed=1):
         decoded = np.zeros(3, dtype=np.int64)
         _decode_state(game.encode(state), kind, decoded)
         assert decoded.tolist() == state.tolist()
@@ -120,7 +111,7 @@ def test_solver_never_loses_to_random_connect4():
 
 
 def test_search_agent_batch_matches_single_positions():
-    states = random_states(C4, 5, seed=4)
+    states = some_states(C4, 5, seed=4)
     agent = SearchAgent(C4, uniform_evaluate, SearchParams(simulations=50))
     together = agent.select_moves(states)
     alone = [SearchAgent(C4, uniform_evaluate, SearchParams(simulations=50))
@@ -237,7 +228,7 @@ def test_the_arms_are_settings_of_the_one_search_agent():
 
     rng = np.random.default_rng(0)
     weights = LearnedWeights(rng.normal(0, 0.3, SELECTION_SIZE), rng.normal(0, 0.3, READOUT_SIZE))
-    states = random_states(C4, 6, seed=2)
+    states = some_states(C4, 6, seed=2)
     base = SearchParams(simulations=24)
     for arm in ("gumbel", "learned_readout", "learned"):
         setup = arm_setup(arm, base, weights=weights)

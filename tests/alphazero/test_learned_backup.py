@@ -10,7 +10,7 @@ from alphazero.cli import main
 from alphazero.config import TrainSearchConfig, load_config
 from alphazero.learned.backup import es_gradient, train_backup
 from games import get_game
-from games.base import random_opening
+from games.base import random_states
 from nets.checkpoint import CheckpointError
 from nets.search_weights import LearnedSearch
 from search.learned import BACKUP_SIZE
@@ -19,14 +19,7 @@ C4 = get_game("connect4")
 
 
 def openings(count: int, seed: int = 0) -> list:
-    rng = np.random.default_rng(seed)
-    states = []
-    for _ in range(count):
-        state = C4.initial_state()
-        for action in random_opening(C4, int(rng.integers(4, 10)), rng):
-            state = C4.apply(state, action)
-        states.append(state)
-    return states
+    return random_states(C4, count, np.random.default_rng(seed), plies=(4, 10))
 
 
 def test_backup_settings_are_checked():

@@ -10,7 +10,7 @@ import torch
 from alphazero.config import ConfigError, load_config
 from alphazero.learned.tandem import SearchTrainer, initial_search
 from games import get_game
-from games.base import random_opening
+from games.base import random_states
 from nets.loader import new_model
 from nets.weights import numpy_weights
 from search.learned import TARGET_START
@@ -26,15 +26,7 @@ def config(*more):
 
 
 def roots(count, seed=0):
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < count:
-        state = TTT.initial_state()
-        for action in random_opening(TTT, int(rng.integers(0, 5)), rng):
-            state = TTT.apply(state, action)
-        if not TTT.is_terminal(state):
-            out.append(state)
-    return np.stack(out)
+    return np.stack(random_states(TTT, count, np.random.default_rng(seed), plies=(0, 5)))
 
 
 def weights(cfg, seed=0):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import games
@@ -41,3 +42,15 @@ def test_what_the_built_in_games_declare():
     assert [g.default_opening_plies for g in (ttt, c4, chess)] == [1, 2, 4]
     assert not (c4.san or c4.pgn or c4.describe) and c4.empty_position_allowed
     assert chess.position_notation == "a FEN or 'startpos moves ...'"
+
+
+def test_random_states_are_live_openings_of_the_asked_length():
+    c4 = games.get_game("connect4")
+    states = games.random_states(c4, 40, np.random.default_rng(0), plies=(3, 6))
+    stones = [int(c4.encode(s)[:2].sum()) for s in states]
+    assert len(states) == 40 and not any(c4.is_terminal(s) for s in states)
+    assert min(stones) == 3 and max(stones) == 5
+    again = games.random_states(c4, 40, np.random.default_rng(0), plies=(3, 6))
+    assert all((a == b).all() for a, b in zip(states, again))
+    with pytest.raises(ValueError, match="avoids ending"):  # nine tic-tac-toe moves always end it
+        games.random_states(games.get_game("tictactoe"), 1, np.random.default_rng(0), plies=(9, 10))

@@ -5,7 +5,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from games import get_game
+from games import get_game, random_states
 from search import BatchedMCTS, SearchParams, SearchResult
 from search.learned import READOUT_SIZE, SELECTION_SIZE, LearnedWeights
 from search.states import chunks, search_chunks, search_states
@@ -20,18 +20,8 @@ def biased_evaluate(obs, legal):
     return logits.astype(np.float32), values.astype(np.float32)
 
 
-def random_states(count, seed=0):
-    rng = np.random.default_rng(seed)
-    states = []
-    while len(states) < count:
-        state = C4.initial_state()
-        for _ in range(int(rng.integers(0, 10))):
-            state = C4.apply(state, int(rng.choice(np.flatnonzero(C4.legal_mask(state)))))
-            if C4.is_terminal(state):
-                break
-        if not C4.is_terminal(state):
-            states.append(state)
-    return states
+def c4_states(count, seed=0):
+    return random_states(C4, count, np.random.default_rng(seed), plies=(0, 10))
 
 
 def learned_weights(seed=0):
@@ -60,7 +50,7 @@ def hand_loop(params, states, batch_size, seed, learned=None, noise=False):
     ("learned", 1, 5, False), ("learned", 3, 7, True)])
 def test_search_states_is_the_hand_written_loop_bit_for_bit(arm, k, batch_size, noise):
     params = SearchParams(arm=arm, simulations=40, leaves_per_step=k)
-    states = random_states(13, seed=1)
+    states = c4_states(13, seed=1)
     learned = learned_weights() if arm == "learned" else None
     expected, lines = hand_loop(params, states, batch_size, seed=3, learned=learned, noise=noise)
     got = search_states(C4, biased_evaluate, params, states, batch_size=batch_size, seed=3,
@@ -74,7 +64,7 @@ def test_search_states_is_the_hand_written_loop_bit_for_bit(arm, k, batch_size, 
 
 def test_one_chunk_by_default_and_no_lines_unless_asked():
     params = SearchParams(simulations=24)
-    states = random_states(5, seed=2)
+    states = c4_states(5, seed=2)
     expected, _ = hand_loop(params, states, len(states), seed=0)
     got = search_states(C4, biased_evaluate, params, states, seed=0)
     np.testing.assert_array_equal(got.visits, expected["visits"])
@@ -84,7 +74,7 @@ def test_one_chunk_by_default_and_no_lines_unless_asked():
 def test_a_kept_searcher_runs_its_random_stream_on_across_calls():
     """An agent keeps one BatchedMCTS from move to move: its noise continues, as before."""
     params = SearchParams(arm="gumbel", simulations=16)
-    states = random_states(8, seed=4)
+    states = c4_states(8, seed=4)
     mcts = BatchedMCTS(C4, biased_evaluate, params, batch_size=4, seed=9)
     first = search_chunks(mcts, states[:4], add_noise=True)
     second = search_chunks(mcts, states[4:], add_noise=True)
@@ -97,7 +87,7 @@ def test_a_kept_searcher_runs_its_random_stream_on_across_calls():
 
 
 def test_chunks_sets_the_roots_and_marks_the_active_trees():
-    states = random_states(7, seed=5)
+    states = c4_states(7, seed=5)
     mcts = BatchedMCTS(C4, biased_evaluate, SearchParams(simulations=4), batch_size=3)
     seen = [(start, count, active.tolist()) for start, count, active in chunks(mcts, states)]
     assert seen == [(0, 3, [True] * 3), (3, 3, [True] * 3), (6, 1, [True, False, False])]
