@@ -3,10 +3,10 @@
     python benchmarks/bench_chess_search.py [--sims 3000] [--memory-sims 40000]
         [--leaves-per-step 8] [--evaluate onnx|torch|uniform] [--position TEXT] [--profile]
 
-One tree (B = 1) from a Ruy Lopez position (or ``--position``), ``leaves_per_step`` leaves per network call
-(8: what ``play`` and ``uci`` use with the shipped chess config), the shipped network run
-by ONNX Runtime on one thread (``--evaluate torch``: by torch, one thread; ``uniform``: no
-network, the search alone).
+One tree (B = 1) from a Ruy Lopez position (or ``--position``), ``leaves_per_step`` leaves
+per network call (8: what ``play`` and ``uci`` use with the shipped chess config), the
+shipped network run by ONNX Runtime on one thread (``--evaluate torch``: by torch, one
+thread; ``uniform``: no network, the search alone).
 
 - speed: simulations per second of a fresh search of ``--sims``, best of ``--repeats``, and
   the share of the time spent outside the network;

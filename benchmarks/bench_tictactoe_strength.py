@@ -87,8 +87,8 @@ def main() -> int:
         f"against a perfect player (random among optimal moves)"
     )
     for colour in ("X", "O"):
-        w, d, l = record[colour]
-        print(f"  network as {colour}: {w} wins, {d} draws, {l} losses")
+        wins, draws, lost = record[colour]
+        print(f"  network as {colour}: {wins} wins, {draws} draws, {lost} losses")
     print(f"  total losses: {losses} of {2 * args.games} games ({seconds:.1f} s)")
     return 1 if losses else 0
 

@@ -1,5 +1,5 @@
-"""Stockfish-labelled positions for pretraining, appended to a file in ``alphazero.train.chess_data``'s
-format.
+"""Stockfish-labelled positions for pretraining, appended to a file in
+``alphazero.train.chess_data``'s format.
 
     python benchmarks/make_stockfish_positions.py --out data/chess_positions.bin [--games N]
 
