@@ -61,7 +61,8 @@ COMMON = ["train.eval_every=1000", "train.eval_simulations=64", "train.eval_game
           "train.eval_history=0", "train.keep_checkpoints=2"]
 METRIC = "solver/optimal_share_search"
 THRESHOLDS = (0.90, 0.93)
-CLOCKS = ("cpu_seconds", "elapsed_seconds")
+CLOCKS = ("cpu_seconds", "elapsed_seconds", "step")
+CLOCK_NAMES = {"cpu_seconds": "CPU seconds", "elapsed_seconds": "wall seconds", "step": "steps"}
 OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned",
               "tandem-notarget": "learned", "tandem-backup": "learned"}
 """Each arm's own search at evaluation (``alphazero ablate``'s arm names), as on the ladder."""
@@ -176,21 +177,33 @@ def bootstrap(values: np.ndarray, stat, resamples: int = 10_000, seed: int = 0):
 
 def cmd_report(args) -> int:
     root = Path(args.root)
+    clock = getattr(args, "clock", "cpu_seconds")
+    wanted = set(args.arms.split(",")) if getattr(args, "arms", None) else None
+    unknown = sorted(wanted - set(ARMS)) if wanted else []
+    if unknown:
+        print(f"tandem_study: unknown arm {unknown[0]!r} (known: {', '.join(ARMS)})",
+              file=sys.stderr)
+        return 2
     found: dict[str, dict[int, list]] = {}
     for path in sorted(root.glob("*-seed*")):
         arm, seed = path.name.rsplit("-seed", 1)
-        if (path / "evaluation.csv").is_file():
-            found.setdefault(arm, {})[int(seed)] = rows(path)
+        if (path / "evaluation.csv").is_file() and (wanted is None or arm in wanted):
+            table = rows(path)
+            if getattr(args, "until", None) is not None:
+                table = [row for row in table if row[clock] <= args.until]
+            if table:
+                found.setdefault(arm, {})[int(seed)] = table
     if not found:
         print(f"no runs under {root}")
         return 1
     report: dict = {}
+    unit = CLOCK_NAMES[clock]
     print(f"| arm | seed | ladder rows | final {METRIC} | "
-          + " | ".join(f"CPU s to {t:.0%}" for t in THRESHOLDS) + " |")
+          + " | ".join(f"{unit} to {t:.0%}" for t in THRESHOLDS) + " |")
     print("|---|---|---|---|" + "---|" * len(THRESHOLDS))
     for arm, seeds in found.items():
         for seed, table in sorted(seeds.items()):
-            times = [time_to(table, t, "cpu_seconds") for t in THRESHOLDS]
+            times = [time_to(table, t, clock) for t in THRESHOLDS]
             cells = [f"{v:,.0f}" if reached else f">{v:,.0f}" for v, reached in times]
             print(f"| {arm} | {seed} | {len(table)} | {table[-1][METRIC]:.3f} | "
                   + " | ".join(cells) + " |")
@@ -200,7 +213,7 @@ def cmd_report(args) -> int:
                    for clock in CLOCKS}}
     print()
     for t in THRESHOLDS:
-        key = f"cpu_seconds_to_{t}"
+        key = f"{clock}_to_{t}"
         means, cut = {}, {}
         for arm, seeds in report.items():
             values = np.array([s[key][0] for s in seeds.values()])
@@ -210,27 +223,41 @@ def cmd_report(args) -> int:
             cut[arm] = censored
             spread = (f"[{low:,.0f}, {high:,.0f}] over {len(values)} seeds" if len(values) > 1
                       else "(one seed: no interval)")
-            print(f"{arm}: CPU seconds to {t:.0%}: mean {values.mean():,.0f} {spread}"
+            print(f"{arm}: {unit} to {t:.0%}: mean {values.mean():,.0f} {spread}"
                   + (f" ({censored} censored at the budget: a lower bound)" if censored else ""))
         baselines = [a for a in ("puct", "gumbel") if a in means]
         if "tandem" in means and baselines:
             best = min(baselines, key=lambda a: means[a].mean())
-            ratio = means["tandem"].mean() / means[best].mean()
-            rng = np.random.default_rng(1)
-            draws = [rng.choice(means["tandem"], len(means["tandem"])).mean()
-                     / rng.choice(means[best], len(means[best])).mean() for _ in range(10_000)]
-            low, high = np.percentile(draws, [2.5, 97.5])
-            print(f"tandem / {best} (the better baseline) at {t:.0%}: {ratio:.2f}x "
-                  f"[{low:.2f}, {high:.2f}] (target <= 0.70x, interval excluding 1.0)"
-                  + ("; tandem censored, so its ratio is a lower bound" if cut["tandem"] else "")
-                  + ("; the baseline censored, so the ratio is uncertain in both directions"
-                     if cut[best] else ""))
+            print(ratio_line(means, cut, "tandem", best, t, "(the better baseline)",
+                             "(target <= 0.70x, interval excluding 1.0)"))
+        for arm in means:
+            if arm.startswith("tandem-") and "tandem" in means:
+                print(ratio_line(means, cut, arm, "tandem", t, "(a follow-up)",
+                                 "(the part it drops or adds mattered if the interval "
+                                 "excludes 1.0)"))
     final_shares(report)
-    (root / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    out = Path(args.out) if getattr(args, "out", None) else root / "report.json"
+    out.write_text(json.dumps(report, indent=1) + "\n")
     if args.figure:
-        curves_figure(found, Path(args.figure))
+        curves_figure(found, Path(args.figure), clock)
         print(f"learning curves: {args.figure}")
     return 0
+
+
+def ratio_line(means: dict[str, np.ndarray], cut: dict[str, int], arm: str, other: str,
+               threshold: float, role: str, reading: str) -> str:
+    """``arm``'s mean time over ``other``'s at ``threshold``, with the bootstrap interval
+    resampling seeds within each arm, and what censoring makes of it."""
+    ratio = means[arm].mean() / means[other].mean()
+    rng = np.random.default_rng(1)
+    draws = [rng.choice(means[arm], len(means[arm])).mean()
+             / rng.choice(means[other], len(means[other])).mean() for _ in range(10_000)]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return (f"{arm} / {other} {role} at {threshold:.0%}: {ratio:.2f}x [{low:.2f}, {high:.2f}] "
+            f"{reading}"
+            + (f"; {arm} censored, so its ratio is a lower bound" if cut[arm] else "")
+            + (f"; {other} censored, so the ratio is uncertain in both directions"
+               if cut[other] else ""))
 
 
 def final_shares(report: dict) -> None:
@@ -244,29 +271,42 @@ def final_shares(report: dict) -> None:
             *(100 * bootstrap(values, np.mean)), len(values)) if len(values) > 1
             else "(one seed: no interval)")
         print(f"{arm}: final share {100 * values.mean():.1f}% {spread}")
-    baselines = [a for a in ("puct", "gumbel") if a in finals]
-    if "tandem" not in finals or not baselines:
+    if "tandem" not in finals:
         return
-    best = max(baselines, key=lambda a: finals[a].mean())
-    mine, theirs = finals["tandem"], finals[best]
+    baselines = [a for a in ("puct", "gumbel") if a in finals]
+    if baselines:
+        best = max(baselines, key=lambda a: finals[a].mean())
+        print(difference_line(finals, "tandem", best, "(the better baseline)",
+                              "(against tandem if the interval lies below 0)"))
+    for arm in finals:
+        if arm.startswith("tandem-"):
+            print(difference_line(finals, arm, "tandem", "(a follow-up)",
+                                  "(the part mattered if the interval excludes 0)"))
+
+
+def difference_line(finals: dict[str, np.ndarray], arm: str, other: str, role: str,
+                    reading: str) -> str:
+    mine, theirs = finals[arm], finals[other]
     rng = np.random.default_rng(2)
     draws = [rng.choice(mine, len(mine)).mean() - rng.choice(theirs, len(theirs)).mean()
              for _ in range(10_000)]
     low, high = 100 * np.percentile(draws, [2.5, 97.5])
-    print(f"final share, tandem - {best} (the better baseline): "
-          f"{100 * (mine.mean() - theirs.mean()):+.1f} points [{low:+.1f}, {high:+.1f}] "
-          f"(against tandem if the interval lies below 0)")
+    return (f"final share, {arm} - {other} {role}: "
+            f"{100 * (mine.mean() - theirs.mean()):+.1f} points [{low:+.1f}, {high:+.1f}] "
+            f"{reading}")
 
 
-def mean_curve(tables: list[list[dict[str, float]]], points: int = 300
+def mean_curve(tables: list[list[dict[str, float]]], points: int = 300,
+               clock: str = "cpu_seconds"
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(CPU-second grid, mean over seeds, band low, band high) of the ladder metric: each
-    seed's curve interpolated linearly onto a grid up to the shortest run's last row; the band
-    is the 95% bootstrap interval of the mean, resampling seeds (with one seed, no band)."""
-    end = min(table[-1]["cpu_seconds"] for table in tables)
-    start = max(table[0]["cpu_seconds"] for table in tables)
+    """(grid on ``clock``, CPU seconds by default, mean over seeds, band low, band high) of
+    the ladder metric: each seed's curve interpolated linearly onto a grid up to the shortest
+    run's last row; the band is the 95% bootstrap interval of the mean, resampling seeds (with
+    one seed, no band)."""
+    end = min(table[-1][clock] for table in tables)
+    start = max(table[0][clock] for table in tables)
     grid = np.linspace(start, end, points)
-    curves = np.stack([np.interp(grid, [r["cpu_seconds"] for r in table],
+    curves = np.stack([np.interp(grid, [r[clock] for r in table],
                                  [r[METRIC] for r in table]) for table in tables])
     mean = curves.mean(axis=0)
     if len(tables) < 2:
@@ -277,7 +317,8 @@ def mean_curve(tables: list[list[dict[str, float]]], points: int = 300
     return grid, mean, low, high
 
 
-def curves_figure(found: dict[str, dict[int, list]], path: Path) -> None:
+def curves_figure(found: dict[str, dict[int, list]], path: Path,
+                  clock: str = "cpu_seconds") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -286,16 +327,18 @@ def curves_figure(found: dict[str, dict[int, list]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for arm, seeds in found.items():
         tables = [t for _, t in sorted(seeds.items()) if t]
-        grid, mean, low, high = mean_curve(tables)
+        grid, mean, low, high = mean_curve(tables, clock=clock)
+        scale = 1 if clock == "step" else 60
         seeds = f"{len(tables)} seed{'' if len(tables) == 1 else 's'}"
-        line, = ax.plot(grid / 60, 100 * mean, label=f"{arm} ({seeds})")
-        ax.fill_between(grid / 60, 100 * low, 100 * high, color=line.get_color(), alpha=0.2)
+        line, = ax.plot(grid / scale, 100 * mean, label=f"{arm} ({seeds})")
+        ax.fill_between(grid / scale, 100 * low, 100 * high, color=line.get_color(), alpha=0.2)
         for table in tables:
-            ax.plot([r["cpu_seconds"] / 60 for r in table], [100 * r[METRIC] for r in table],
+            ax.plot([r[clock] / scale for r in table], [100 * r[METRIC] for r in table],
                     ".", color=line.get_color(), alpha=0.5)
     for threshold in THRESHOLDS:
         ax.axhline(100 * threshold, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("CPU minutes (self-play workers and learner)")
+    ax.set_xlabel({"cpu_seconds": "CPU minutes (self-play workers and learner)",
+                   "elapsed_seconds": "wall-clock minutes", "step": "learner steps"}[clock])
     ax.set_ylabel("optimal moves, own search at 64 sims (%)")
     ax.set_title("Tandem study: held-out optimal moves against compute")
     ax.legend(loc="lower right")
@@ -477,6 +520,15 @@ def main(argv=None) -> int:
     s = sub.add_parser("report", help="times to 90%% and 93%% with intervals across seeds")
     s.add_argument("--root", default="runs/tandem-study", help="where the runs are")
     s.add_argument("--figure", help="draw the learning curves into this PNG")
+    s.add_argument("--clock", choices=CLOCKS, default="cpu_seconds",
+                   help="the clock times are read on (steps: the fairest across sessions, "
+                        "whose CPU seconds a step differ; it does not charge tandem's teacher)")
+    s.add_argument("--arms", help="only these arms, comma-separated (default: every run found)")
+    s.add_argument("--until", type=float,
+                   help="read only the ladder rows up to this value of the clock (runs of "
+                        "different lengths compared at the same horizon: times past it are "
+                        "censored there, the final share is the last row's before it)")
+    s.add_argument("--out", help="JSON of the figures (default: ROOT/report.json)")
     s.set_defaults(func=cmd_report)
     b = sub.add_parser("boundary", help="each arm's final network at 2-128 simulations: "
                                         "reach (answered at some budget) and cost")

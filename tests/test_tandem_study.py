@@ -153,3 +153,36 @@ def test_boundary_names_a_missing_learned_search(study, tmp_path, capsys):
                        "--budgets", "2"]) == 2
     err = capsys.readouterr().err
     assert "learned search weights not found" in err and "Traceback" not in err
+
+
+def test_report_reads_steps_up_to_a_horizon_and_compares_follow_ups(study, tmp_path, capsys):
+    # the follow-up ran on a faster machine: fewer CPU seconds a step, more steps in all
+    runs = {"tandem": (600, [0.85, 0.89, 0.91, 0.92]),
+            "tandem-notarget": (300, [0.86, 0.90, 0.92, 0.93, 0.95, 0.96])}
+    for arm, (per_step, shares) in runs.items():
+        for seed in ((0, 1) if arm == "tandem" else (0,)):
+            path = tmp_path / f"{arm}-seed{seed}"
+            path.mkdir()
+            lines = ["step,elapsed_seconds,cpu_seconds," + study.METRIC]
+            lines += [f"{1000 * (i + 1)},{per_step * (i + 1) / 2},{per_step * (i + 1)},{v}"
+                      for i, v in enumerate(shares)]
+            (path / "evaluation.csv").write_text("\n".join(lines) + "\n")
+    out_file = tmp_path / "steps.json"
+    assert study.main(["report", "--root", str(tmp_path), "--clock", "step", "--until", "4000",
+                       "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out_file.read_text())
+    assert not (tmp_path / "report.json").exists()
+    # 90% at step 2,000 against tandem's 2,500 (interpolated): 0.80x; at 93% tandem is
+    # censored at the horizon, not at its own end
+    assert report["tandem-notarget"]["0"]["step_to_0.9"] == [pytest.approx(2000), True]
+    assert report["tandem"]["1"]["step_to_0.9"] == [pytest.approx(2500), True]
+    assert "tandem-notarget / tandem (a follow-up) at 90%: 0.80x" in out
+    assert "tandem: steps to 93%: mean 4,000" in out and "censored" in out
+    # the final share is read at the horizon: 0.93 (row 4,000), not the run's last 0.96
+    assert "final share, tandem-notarget - tandem (a follow-up): +1.0 points" in out
+    assert study.main(["report", "--root", str(tmp_path), "--arms", "tandem",
+                       "--out", str(out_file)]) == 0
+    assert "notarget" not in capsys.readouterr().out
+    assert study.main(["report", "--root", str(tmp_path), "--arms", "tandem,bogus"]) == 2
+    assert "unknown arm 'bogus'" in capsys.readouterr().err
