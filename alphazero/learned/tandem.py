@@ -129,6 +129,9 @@ class SearchTrainer:
         out["search/iterations"] = float(self.iterations)
         if self.learned.target is not None:
             out["search/target_lam"] = float(self.learned.target.export()[0])
+        if cfg.backup_pairs:  # the weights after the step: w = clip(theta . f, 0, 1) follows
+            out.update({f"search/backup_theta{i}": float(v)
+                        for i, v in enumerate(self.learned.backup)})
         return out
 
     def _iteration(self, evaluate) -> dict[str, float]:

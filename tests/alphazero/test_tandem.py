@@ -73,6 +73,8 @@ def test_the_backup_trains_in_tandem_when_asked():
     backup = trainer.arrays()["backup"]
     assert backup.shape == (4,) and np.abs(backup).max() > 0
     np.testing.assert_array_equal(trainer.learned.weights().backup, backup)
+    # the weights are logged as they stand after the step (a drift is seen as it happens)
+    np.testing.assert_array_equal([figures[f"search/backup_theta{i}"] for i in range(4)], backup)
 
 
 def test_a_given_backup_reaches_the_workers(tmp_path):
