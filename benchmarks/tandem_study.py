@@ -63,6 +63,9 @@ METRIC = "solver/optimal_share_search"
 THRESHOLDS = (0.90, 0.93)
 CLOCKS = ("cpu_seconds", "elapsed_seconds", "step")
 CLOCK_NAMES = {"cpu_seconds": "CPU seconds", "elapsed_seconds": "wall seconds", "step": "steps"}
+CLOCK_AXES = {"cpu_seconds": ("CPU minutes (self-play workers and learner)", 60),
+              "elapsed_seconds": ("wall-clock minutes", 60), "step": ("learner steps", 1)}
+"""Each clock's figure axis: its label and what its values are divided by."""
 OWN_SEARCH = {"puct": "puct", "gumbel": "gumbel_greedy", "tandem": "learned",
               "tandem-notarget": "learned", "tandem-backup": "learned"}
 """Each arm's own search at evaluation (``alphazero ablate``'s arm names), as on the ladder."""
@@ -73,12 +76,18 @@ def run_dir(root: Path, arm: str, seed: int) -> Path:
     return root / f"{arm}-seed{seed}"
 
 
-def cmd_run(args) -> int:
-    root = Path(args.root)
-    unknown = [arm for arm in args.arms.split(",") if arm not in ARMS]
+def unknown_arm(arms: str) -> bool:
+    """Say so (one line on stderr) and return True if ``arms`` names an arm the study lacks."""
+    unknown = [arm for arm in arms.split(",") if arm not in ARMS]
     if unknown:
         print(f"tandem_study: unknown arm {unknown[0]!r} (known: {', '.join(ARMS)})",
               file=sys.stderr)
+    return bool(unknown)
+
+
+def cmd_run(args) -> int:
+    root = Path(args.root)
+    if unknown_arm(args.arms):
         return 2
     for seed in _ints(args.seeds):
         for arm in args.arms.split(","):
@@ -177,24 +186,26 @@ def bootstrap(values: np.ndarray, stat, resamples: int = 10_000, seed: int = 0):
 
 def cmd_report(args) -> int:
     root = Path(args.root)
-    clock = getattr(args, "clock", "cpu_seconds")
-    wanted = set(args.arms.split(",")) if getattr(args, "arms", None) else None
-    unknown = sorted(wanted - set(ARMS)) if wanted else []
-    if unknown:
-        print(f"tandem_study: unknown arm {unknown[0]!r} (known: {', '.join(ARMS)})",
-              file=sys.stderr)
+    clock = args.clock
+    if args.arms and unknown_arm(args.arms):
+        return 2
+    wanted = set(args.arms.split(",")) if args.arms else None
+    out = Path(args.out) if args.out else root / "report.json"
+    if not out.parent.is_dir():
+        print(f"tandem_study: --out {out}: no directory {out.parent}", file=sys.stderr)
         return 2
     found: dict[str, dict[int, list]] = {}
     for path in sorted(root.glob("*-seed*")):
         arm, seed = path.name.rsplit("-seed", 1)
         if (path / "evaluation.csv").is_file() and (wanted is None or arm in wanted):
             table = rows(path)
-            if getattr(args, "until", None) is not None:
+            if args.until is not None:
                 table = [row for row in table if row[clock] <= args.until]
             if table:
                 found.setdefault(arm, {})[int(seed)] = table
     if not found:
-        print(f"no runs under {root}")
+        print(f"no runs under {root}" + (f" with ladder rows up to {clock} {args.until:g}"
+                                         if args.until is not None else ""))
         return 1
     report: dict = {}
     unit = CLOCK_NAMES[clock]
@@ -236,7 +247,6 @@ def cmd_report(args) -> int:
                                  "(the part it drops or adds mattered if the interval "
                                  "excludes 1.0)"))
     final_shares(report)
-    out = Path(args.out) if getattr(args, "out", None) else root / "report.json"
     out.write_text(json.dumps(report, indent=1) + "\n")
     if args.figure:
         curves_figure(found, Path(args.figure), clock)
@@ -244,15 +254,22 @@ def cmd_report(args) -> int:
     return 0
 
 
+def two_arm_bootstrap(mine: np.ndarray, theirs: np.ndarray, combine, seed: int,
+                      resamples: int = 10_000) -> np.ndarray:
+    """95% interval of ``combine(mean of mine, mean of theirs)``, resampling each arm's seeds
+    on its own."""
+    rng = np.random.default_rng(seed)
+    draws = [combine(rng.choice(mine, len(mine)).mean(), rng.choice(theirs, len(theirs)).mean())
+             for _ in range(resamples)]
+    return np.percentile(draws, [2.5, 97.5])
+
+
 def ratio_line(means: dict[str, np.ndarray], cut: dict[str, int], arm: str, other: str,
                threshold: float, role: str, reading: str) -> str:
     """``arm``'s mean time over ``other``'s at ``threshold``, with the bootstrap interval
     resampling seeds within each arm, and what censoring makes of it."""
     ratio = means[arm].mean() / means[other].mean()
-    rng = np.random.default_rng(1)
-    draws = [rng.choice(means[arm], len(means[arm])).mean()
-             / rng.choice(means[other], len(means[other])).mean() for _ in range(10_000)]
-    low, high = np.percentile(draws, [2.5, 97.5])
+    low, high = two_arm_bootstrap(means[arm], means[other], np.divide, seed=1)
     return (f"{arm} / {other} {role} at {threshold:.0%}: {ratio:.2f}x [{low:.2f}, {high:.2f}] "
             f"{reading}"
             + (f"; {arm} censored, so its ratio is a lower bound" if cut[arm] else "")
@@ -287,10 +304,7 @@ def final_shares(report: dict) -> None:
 def difference_line(finals: dict[str, np.ndarray], arm: str, other: str, role: str,
                     reading: str) -> str:
     mine, theirs = finals[arm], finals[other]
-    rng = np.random.default_rng(2)
-    draws = [rng.choice(mine, len(mine)).mean() - rng.choice(theirs, len(theirs)).mean()
-             for _ in range(10_000)]
-    low, high = 100 * np.percentile(draws, [2.5, 97.5])
+    low, high = 100 * two_arm_bootstrap(mine, theirs, np.subtract, seed=2)
     return (f"final share, {arm} - {other} {role}: "
             f"{100 * (mine.mean() - theirs.mean()):+.1f} points [{low:+.1f}, {high:+.1f}] "
             f"{reading}")
@@ -324,11 +338,11 @@ def curves_figure(found: dict[str, dict[int, list]], path: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    label, scale = CLOCK_AXES[clock]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for arm, seeds in found.items():
         tables = [t for _, t in sorted(seeds.items()) if t]
         grid, mean, low, high = mean_curve(tables, clock=clock)
-        scale = 1 if clock == "step" else 60
         seeds = f"{len(tables)} seed{'' if len(tables) == 1 else 's'}"
         line, = ax.plot(grid / scale, 100 * mean, label=f"{arm} ({seeds})")
         ax.fill_between(grid / scale, 100 * low, 100 * high, color=line.get_color(), alpha=0.2)
@@ -337,8 +351,7 @@ def curves_figure(found: dict[str, dict[int, list]], path: Path,
                     ".", color=line.get_color(), alpha=0.5)
     for threshold in THRESHOLDS:
         ax.axhline(100 * threshold, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel({"cpu_seconds": "CPU minutes (self-play workers and learner)",
-                   "elapsed_seconds": "wall-clock minutes", "step": "learner steps"}[clock])
+    ax.set_xlabel(label)
     ax.set_ylabel("optimal moves, own search at 64 sims (%)")
     ax.set_title("Tandem study: held-out optimal moves against compute")
     ax.legend(loc="lower right")

@@ -186,3 +186,11 @@ def test_report_reads_steps_up_to_a_horizon_and_compares_follow_ups(study, tmp_p
     assert "notarget" not in capsys.readouterr().out
     assert study.main(["report", "--root", str(tmp_path), "--arms", "tandem,bogus"]) == 2
     assert "unknown arm 'bogus'" in capsys.readouterr().err
+    # a horizon before every ladder row, an output in no directory: one line each, no file
+    assert study.main(["report", "--root", str(tmp_path), "--until", "10"]) == 1
+    assert "with ladder rows up to cpu_seconds 10" in capsys.readouterr().out
+    assert study.main(["report", "--root", str(tmp_path), "--out",
+                       str(tmp_path / "missing" / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert "no directory" in err and "Traceback" not in err
+    assert not (tmp_path / "report.json").exists()
